@@ -1,0 +1,1 @@
+"""Subcommands of `bert-tf`: one module each, discovered by `bert_tf.cli`."""
