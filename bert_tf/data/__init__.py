@@ -1,0 +1,1 @@
+"""Input pipelines and pretraining data for bert_tf."""
