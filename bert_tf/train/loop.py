@@ -1,0 +1,168 @@
+"""`fit_steps`: Keras `fit` for exactly N optimizer steps, with periodic checkpoints and resume.
+
+Used by `bert-tf pretrain` and `bert-tf finetune`, and by the tests on small models.
+
+- Runs `model.fit` (so `steps_per_execution`, XLA via `jit_compile`, progress bars, the
+  distribution strategy and TensorBoard all come from Keras).
+- One Keras "epoch" is one checkpoint interval; a callback saves at every multiple of
+  `checkpoint_every` optimizer steps and stops training at `total_steps` exactly.
+  `steps_per_execution` is reduced to a divisor of the interval when needed, so the step
+  counter lands on every checkpoint and on the last step.
+- With `resume=True` it restores the latest complete checkpoint (weights, optimizer state,
+  step counter, hence the learning-rate schedule) and continues to `total_steps`.
+- Appends one JSON line per logged step to `log_path` (step, loss, learning rate, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+import keras
+
+from bert_tf.train.checkpointing import CheckpointManager
+
+
+def optimizer_step(optimizer) -> int:
+    """Optimizer updates done so far (micro-batches / accumulation steps)."""
+    return int(keras.ops.convert_to_numpy(optimizer.iterations))
+
+
+def current_learning_rate(optimizer) -> float:
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return float(keras.ops.convert_to_numpy(inner.learning_rate))
+
+
+class CheckpointCallback(keras.callbacks.Callback):
+    """Saves every `every` optimizer steps and stops at `total_steps`."""
+
+    def __init__(self, manager: CheckpointManager, every: int, total_steps: int,
+                 extra: dict | None = None, log_path: str | None = None, is_chief: bool = True):
+        super().__init__()
+        self.manager = manager
+        self.every = every
+        self.total_steps = total_steps
+        self.extra = extra or {}
+        self.log_path = log_path if is_chief else None
+        self.last_saved = None
+        self.last_logs: dict = {}
+        self._t0 = None
+        self._step0 = None
+
+    def _save(self, step: int) -> None:
+        if self.last_saved == step:
+            return
+        self.manager.save(step, self.model, self.model.optimizer, self.extra)
+        self.last_saved = step
+
+    def on_train_begin(self, logs=None):
+        self._t0 = time.perf_counter()
+        self._step0 = optimizer_step(self.model.optimizer)
+
+    def on_train_batch_end(self, batch, logs=None):
+        opt = self.model.optimizer
+        step = optimizer_step(opt)
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        self.last_logs = logs
+        if self.log_path:
+            with open(self.log_path, "a") as f:
+                f.write(json.dumps({"step": step, "lr": current_learning_rate(opt), **logs}) + "\n")
+        if step >= self.total_steps:
+            self.model.stop_training = True
+        if step % self.every == 0 or step >= self.total_steps:
+            self._save(step)
+
+    def on_train_end(self, logs=None):
+        step = optimizer_step(self.model.optimizer)
+        self._save(step)
+        self.steps_done = step - (self._step0 or 0)
+        self.seconds = time.perf_counter() - self._t0
+
+
+def fit_steps(
+    model,
+    dataset,
+    *,
+    total_steps: int,
+    output_dir: str,
+    checkpoint_every: int = 1000,
+    keep: int = 3,
+    resume: bool = False,
+    steps_per_execution: int = 1,
+    accumulation_steps: int = 1,
+    is_chief: bool = True,
+    callbacks=(),
+    extra_state: dict | None = None,
+    make_dataset=None,
+    verbose="auto",
+):
+    """Train the compiled `model` until its optimizer has made `total_steps` updates.
+
+    `dataset` must repeat (the loop draws `accumulation_steps` batches per update);
+    alternatively pass `make_dataset(start_step) -> dataset` so a resumed run draws fresh
+    data rather than replaying the first batches. Returns a dict with `resumed_from_step`,
+    `step`, `steps_done`, `seconds`, `logs` (the last Keras logs) and `checkpoint`.
+    The model must be compiled inside the strategy scope; restoring happens here.
+    """
+    if total_steps < 1:
+        raise ValueError(f"total_steps must be >= 1, got {total_steps}")
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+    ckpt_dir = os.path.join(output_dir, "checkpoints")
+    manager = CheckpointManager(ckpt_dir, keep=keep, is_chief=is_chief)
+    manager.remove_partial()
+    latest = manager.latest_step()
+    resumed_from = 0
+    if latest is not None and not resume:
+        raise FileExistsError(
+            f"{ckpt_dir} already holds checkpoints (latest step {latest}); pass --resume to "
+            "continue that run or choose another --output"
+        )
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    if resume and latest is not None:
+        manager.restore(latest, model, model.optimizer)
+        resumed_from = optimizer_step(model.optimizer)
+        if resumed_from != latest:
+            raise RuntimeError(f"restored step {resumed_from} != checkpoint step {latest}")
+    start = resumed_from
+    if make_dataset is not None:
+        dataset = make_dataset(start)
+
+    log_path = os.path.join(output_dir, "train_log.jsonl")
+    ckpt_cb = CheckpointCallback(
+        manager, checkpoint_every, total_steps, extra=extra_state,
+        log_path=log_path, is_chief=is_chief,
+    )
+    if start >= total_steps:
+        return {"resumed_from_step": resumed_from, "step": start, "steps_done": 0,
+                "seconds": 0.0, "logs": {}, "checkpoint": manager.path(start)}
+
+    # Keras counts micro-batches; one update = `accumulation_steps` of them.
+    micro_every = checkpoint_every * accumulation_steps
+    spe = math.gcd(steps_per_execution, micro_every, total_steps * accumulation_steps,
+                   start * accumulation_steps or micro_every)
+    if model.steps_per_execution != spe:
+        model.steps_per_execution = spe
+        model.train_function = None  # rebuilt by fit with the new loop length
+    initial_epoch = start // checkpoint_every
+    epochs = math.ceil(total_steps / checkpoint_every)
+    model.fit(
+        dataset,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=micro_every,
+        callbacks=[ckpt_cb, *callbacks],
+        verbose=verbose,
+    )
+    step = optimizer_step(model.optimizer)
+    return {
+        "resumed_from_step": resumed_from,
+        "step": step,
+        "steps_done": step - start,
+        "seconds": ckpt_cb.seconds,
+        "logs": ckpt_cb.last_logs,
+        "checkpoint": manager.path(step),
+    }
