@@ -40,6 +40,7 @@ __all__ = [
     "wikipedia_sample_articles",
     "wikipedia_sample_documents",
     "peoples_daily_articles",
+    "peoples_daily_tagged_articles",
     "peoples_daily_documents",
     "split_sentences",
     "split_chinese_sentences",
@@ -327,8 +328,11 @@ def strip_pos_tags(line: str) -> list[tuple[str, str]]:
 
 
 def _is_body_line(text: str) -> bool:
-    """A body paragraph has sentence-final punctuation; headlines and bylines do not."""
-    return any(ch in text for ch in "。！？!?") or text.rstrip(_ZH_CLOSING)[-1:] in _ZH_FINAL
+    """A body paragraph has sentence-final punctuation or ends like running text (a colon
+    introducing what follows, a comma, a semicolon); headlines and bylines do not."""
+    if any(ch in text for ch in "。！？!?"):
+        return True
+    return text.rstrip(_ZH_CLOSING)[-1:] in _ZH_FINAL + "：:；;，,"
 
 
 def _is_credit(text: str) -> bool:
@@ -337,57 +341,79 @@ def _is_credit(text: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _peoples_daily_articles() -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _peoples_daily_tagged() -> tuple:
+    """Articles as (headline_lines, body_lines); each line a tuple of (word, tag) pairs."""
     path = peoples_daily_path()
-    articles: list[tuple[str, list[str]]] = []
-    headline: list[str] = []
-    body: list[str] = []
+    articles: list = []
+    headline: list = []
+    body: list = []
     previous_was_body = False
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                text = "".join(word for word, _tag in strip_pos_tags(line))
+                tokens = tuple(strip_pos_tags(line))
             except DataError as err:
                 raise DataError(f"{path}:{lineno}: {err}") from None
+            text = "".join(word for word, _tag in tokens)
             if _is_credit(text):
                 continue
             if _is_body_line(text):
-                body.append(text)
+                body.append(tokens)
                 previous_was_body = True
                 continue
             # A headline/byline line. After body text it starts a new article.
             if previous_was_body:
                 if body:
-                    articles.append(("".join(headline[:1]), body))
+                    articles.append((tuple(headline), tuple(body)))
                 headline, body = [], []
-            headline.append(text)
+            headline.append(tokens)
             previous_was_body = False
     if body:
-        articles.append(("".join(headline[:1]), body))
-    return tuple((title, tuple(paras)) for title, paras in articles)
+        articles.append((tuple(headline), tuple(body)))
+    return tuple(articles)
+
+
+def peoples_daily_tagged_articles() -> list[dict]:
+    """People's Daily (Jan 1998) with its POS tags, as recovered articles.
+
+    ``[{"headline": [[(word, tag), ...], ...], "paragraphs": [[(word, tag), ...], ...]}]``.
+    The file has one paragraph per line and no article ids. An article is recovered as a run
+    of headline/byline lines (lines without sentence-final punctuation) followed by body
+    paragraphs (lines with it). Lines wholly in brackets (photo credits, dates) are dropped.
+    Tags are the corpus's own (PKU tag set: ``nr`` person, ``ns`` place, ``nt`` organisation,
+    ...). This version of the file has no bracketed compound annotations.
+    """
+    return [
+        {"headline": [list(line) for line in head], "paragraphs": [list(line) for line in body]}
+        for head, body in _peoples_daily_tagged()
+    ]
 
 
 def peoples_daily_articles() -> list[dict]:
-    """People's Daily (Jan 1998) as ``[{"title": headline, "paragraphs": [text, ...]}]``.
-
-    The file has one paragraph per line and no article ids. An article is recovered as a run of
-    headline/byline lines (lines without sentence-final punctuation) followed by body
-    paragraphs; the headline lines are kept as the title, not as text. Lines wholly in
-    brackets (photo credits, dates) are dropped.
-    """
-    return [{"title": t, "paragraphs": list(p)} for t, p in _peoples_daily_articles()]
+    """People's Daily (Jan 1998) as ``[{"title": str, "paragraphs": [str, ...]}]``, tags
+    stripped; the title is the first headline line (see :func:`peoples_daily_tagged_articles`
+    for how articles are recovered)."""
+    out = []
+    for head, body in _peoples_daily_tagged():
+        title = "".join(w for w, _t in head[0]) if head else ""
+        out.append({"title": title, "paragraphs": ["".join(w for w, _t in ln) for ln in body]})
+    return out
 
 
 def peoples_daily_documents() -> list[list[str]]:
-    """People's Daily (Jan 1998) as documents (recovered articles), each a list of sentences."""
+    """People's Daily (Jan 1998) as documents (recovered articles), each a list of sentences.
+
+    Only body paragraphs are used (headlines and bylines are not sentences); POS tags are
+    stripped; sentences are split with :func:`split_chinese_sentences`.
+    """
     documents = []
-    for _title, paragraphs in _peoples_daily_articles():
+    for _head, body in _peoples_daily_tagged():
         sentences = [
             s
-            for paragraph in paragraphs
-            for s in split_chinese_sentences(paragraph)
+            for line in body
+            for s in split_chinese_sentences("".join(w for w, _t in line))
             if not _is_credit(s)  # "…。（李广松摄）": the credit is not a sentence
         ]
         if sentences:
