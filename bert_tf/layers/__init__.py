@@ -1,0 +1,12 @@
+"""Building blocks shared by BERT, GPT and ELMo-style models. One public class per file."""
+
+from bert_tf.layers.embeddings import BertEmbeddings
+from bert_tf.layers.feed_forward import FeedForward
+from bert_tf.layers.masked_lm_head import MaskedLMHead
+from bert_tf.layers.pooler import Pooler
+from bert_tf.layers.scalar_mix import ScalarMix
+from bert_tf.layers.self_attention import SelfAttention
+from bert_tf.layers.transformer_block import TransformerBlock
+
+__all__ = ["BertEmbeddings", "FeedForward", "MaskedLMHead", "Pooler", "ScalarMix",
+           "SelfAttention", "TransformerBlock"]

@@ -1,0 +1,1 @@
+"""Models built from `bert_tf.layers`: the BERT encoder, its pretraining and fine-tuning heads."""
