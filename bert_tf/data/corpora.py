@@ -391,14 +391,22 @@ def peoples_daily_tagged_articles() -> list[dict]:
     ]
 
 
+def _zh_sentences(paragraph: str) -> list[str]:
+    # "…。（李广松摄）": a trailing credit is not a sentence.
+    return [s for s in split_chinese_sentences(paragraph) if not _is_credit(s)]
+
+
 def peoples_daily_articles() -> list[dict]:
-    """People's Daily (Jan 1998) as ``[{"title": str, "paragraphs": [str, ...]}]``, tags
-    stripped; the title is the first headline line (see :func:`peoples_daily_tagged_articles`
-    for how articles are recovered)."""
+    """People's Daily (Jan 1998) as ``[{"title": str, "paragraphs": [str], "sentences": [str]}]``
+    with tags stripped. The title is the first headline line; paragraphs are the body lines;
+    sentences are those paragraphs split by :func:`split_chinese_sentences` (photo credits
+    dropped). See :func:`peoples_daily_tagged_articles` for how articles are recovered."""
     out = []
     for head, body in _peoples_daily_tagged():
         title = "".join(w for w, _t in head[0]) if head else ""
-        out.append({"title": title, "paragraphs": ["".join(w for w, _t in ln) for ln in body]})
+        paragraphs = ["".join(w for w, _t in line) for line in body]
+        sentences = [s for p in paragraphs for s in _zh_sentences(p)]
+        out.append({"title": title, "paragraphs": paragraphs, "sentences": sentences})
     return out
 
 
@@ -408,17 +416,7 @@ def peoples_daily_documents() -> list[list[str]]:
     Only body paragraphs are used (headlines and bylines are not sentences); POS tags are
     stripped; sentences are split with :func:`split_chinese_sentences`.
     """
-    documents = []
-    for _head, body in _peoples_daily_tagged():
-        sentences = [
-            s
-            for line in body
-            for s in split_chinese_sentences("".join(w for w, _t in line))
-            if not _is_credit(s)  # "…。（李广松摄）": the credit is not a sentence
-        ]
-        if sentences:
-            documents.append(sentences)
-    return documents
+    return [a["sentences"] for a in peoples_daily_articles() if a["sentences"]]
 
 
 # --------------------------------------------------------------------------------------
