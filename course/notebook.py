@@ -1,0 +1,94 @@
+"""One call at the top of every chapter: seeds, determinism, quiet logs, readable plots."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import warnings
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Point the process's file descriptor 2 at /dev/null for a moment.
+
+    TensorFlow's C++ start-up lines (oneDNN, CUDA probing) are written by absl before any
+    Python logging exists, so neither `TF_CPP_MIN_LOG_LEVEL` nor `warnings` hides them.
+    """
+    try:
+        fd = sys.__stderr__.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.__stderr__.flush()
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+def setup(seed: int = 0, deterministic: bool = True) -> None:
+    """Make a notebook's results repeatable and its outputs free of start-up noise.
+
+    Seeds Python, NumPy and the Keras backend; on TensorFlow also turns on op determinism
+    (same numbers on every run of the same machine, at a small speed cost).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+
+    with native_stderr_silenced():
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.constant(0.0) + 1.0  # the first op initialises devices, which logs too
+
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+
+        tf.get_logger().setLevel(logging.ERROR)
+        if deterministic:
+            tf.config.experimental.enable_op_determinism()
+    _style_plots()
+
+
+def _style_plots() -> None:
+    try:
+        import matplotlib as mpl
+    except ImportError:
+        return
+    mpl.rcParams.update({
+        "figure.figsize": (7, 4),
+        "figure.dpi": 100,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    })
+
+
+def shell(command: str, check: bool = True) -> int:
+    """Run a shell command from a notebook, printing its output (like `!command`).
+
+    IPython's `!` forks the Python process itself; with JAX loaded (TensorFlow imports it when
+    installed) that triggers a fork warning and can deadlock. `subprocess` execs in C instead.
+    """
+    import subprocess
+
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    proc = subprocess.run(command, shell=True, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    print(proc.stdout, end="")
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"command failed with exit status {proc.returncode}: {command}")
+    return proc.returncode
