@@ -44,10 +44,13 @@ class BertModel(keras.Model):
             for i in range(c.num_layers)
         ]
         self.pooler = Pooler(c.hidden_size, c.initializer_range, dtype=policy, name="pooler")
+        # Shapes only depend on the config, so the weights are created right away: a
+        # checkpoint can be loaded and `word_embeddings` used before the first call.
+        self.build()
 
     def build(self, input_shape=None):
-        # Shapes only depend on the config, so the weights can be created before any call
-        # (checkpoint loaders need them).
+        if self.built:
+            return
         hidden = (None, None, self.config.hidden_size)
         self.embeddings.build()
         for layer in self.encoder_layers:

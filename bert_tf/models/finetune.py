@@ -37,6 +37,8 @@ class _FineTuneModel(keras.Model):
             dtype=self.dtype_policy, name=name)
 
     def build(self, input_shape=None):
+        if self.built:
+            return
         self.backbone.build()
         self.head.build((None, None, self.backbone.config.hidden_size))
         self.built = True
@@ -66,6 +68,7 @@ class BertClassifier(_FineTuneModel):
         super().__init__(backbone, dropout, **kwargs)
         self.num_classes = num_classes
         self.head = self._dense(num_classes, "classifier")
+        self.build()
 
     def call(self, inputs, training=False):
         pooled = self.backbone(inputs, training=training)["pooled_output"]
@@ -84,6 +87,7 @@ class BertTokenClassifier(_FineTuneModel):
         super().__init__(backbone, dropout, **kwargs)
         self.num_labels = num_labels
         self.head = self._dense(num_labels, "classifier")
+        self.build()
 
     def call(self, inputs, training=False):
         sequence = self.backbone(inputs, training=training)["sequence_output"]
@@ -105,6 +109,7 @@ class BertSpanQA(_FineTuneModel):
         kwargs.setdefault("name", "bert_span_qa")
         super().__init__(backbone, dropout, **kwargs)
         self.head = self._dense(2, "span_logits")
+        self.build()
 
     def call(self, inputs, training=False):
         sequence = self.backbone(inputs, training=training)["sequence_output"]

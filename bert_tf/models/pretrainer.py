@@ -34,12 +34,15 @@ class BertPretrainer(keras.Model):
         self.nsp_head = keras.layers.Dense(
             2, kernel_initializer=keras.initializers.TruncatedNormal(stddev=c.initializer_range),
             dtype=self.dtype_policy, name="nsp_head")
+        self.build()
 
     @property
     def config(self) -> BertConfig:
         return self.backbone.config
 
     def build(self, input_shape=None):
+        if self.built:
+            return
         self.backbone.build()
         self.mlm_head.build()
         self.nsp_head.build((None, self.config.hidden_size))
