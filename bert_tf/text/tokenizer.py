@@ -80,10 +80,9 @@ _ASCII_DELETE = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]
 _ASCII_LOWER = bytes.maketrans(
     bytes(range(ord("A"), ord("Z") + 1)), bytes(range(ord("a"), ord("z") + 1))
 )
-_LONG_RUN = re.compile(rb"[^\s]{%d,}" % (MAX_INPUT_CHARS_PER_WORD + 1))
-# The fast path hands batches bigger than this to several threads (tensorflow-text ops
-# release the GIL).
-_PARALLEL_MIN_BYTES = 1 << 18
+# The fast path cuts batches into chunks of at least this many characters for its worker
+# threads (tensorflow-text kernels release the GIL).
+_CHUNK_CHARS = 1 << 16
 
 
 def is_cjk(cp: int) -> bool:
@@ -92,8 +91,12 @@ def is_cjk(cp: int) -> bool:
 
 
 def _is_punctuation_cat(cp: int, cat: str) -> bool:
-    return (33 <= cp <= 47) or (58 <= cp <= 64) or (91 <= cp <= 96) or (123 <= cp <= 126) or (
-        cat.startswith("P")
+    return (
+        (33 <= cp <= 47)
+        or (58 <= cp <= 64)
+        or (91 <= cp <= 96)
+        or (123 <= cp <= 126)
+        or (cat.startswith("P"))
     )
 
 
@@ -140,7 +143,8 @@ class _Tables:
         self.mn = frozenset(mn)
         self.punct = frozenset(punct)
         removed_r, mn_r, punct_r = _ranges(removed), _ranges(mn), _ranges(punct)
-        self.remove_re = _char_class(removed_r)
+        self.remove_bmp_re = _char_class([r for r in removed_r if r[1] < 0x10000])
+        self.remove_astral_re = _char_class([r for r in removed_r if r[1] >= 0x10000])
         # Python's `re` tests a character against each range of a class in turn; a class of
         # BMP characters only compiles to one table look-up, so astral ranges get their own
         # pattern that runs only on text containing astral characters.
@@ -365,8 +369,21 @@ class BertTokenizer:
 
     # ------------------------------------------------------------------ exact Python path
 
+    def _clean_normalize(self, text: str) -> str:
+        """Step 1 (drop NUL, U+FFFD, Cc/Cf) and, with ``lowercase=True``, lowercase + NFD +
+        drop Mn. CJK spacing and splitting are left to the caller."""
+        t = _tables()
+        text = t.remove_bmp_re.sub("", text)
+        if t.astral_re.search(text):
+            text = t.remove_astral_re.sub("", text)
+        return self._normalize(text)
+
     def _normalize(self, cleaned: str) -> str:
-        """Lowercase, NFD, drop Mn (for ``lowercase=True``), on cleaned text."""
+        """Lowercase, NFD, drop Mn (for ``lowercase=True``), on cleaned text.
+
+        Done on the whole text rather than per whitespace-separated piece as the original
+        does: the same result, because `str.lower`'s only context rule (Greek final sigma)
+        and NFD's canonical reordering both stop at whitespace."""
         if not self.lowercase:
             return cleaned
         t = _tables()
@@ -380,7 +397,8 @@ class BertTokenizer:
         """Steps 1-4: cleaning, CJK splitting, (lowercasing), punctuation splitting."""
         t = _tables()
         text = _to_str(text)
-        text = t.remove_re.sub("", text)
+        text = t.remove_bmp_re.sub("", text)
+        text = t.remove_astral_re.sub("", text)
         text = t.cjk_re.sub(r" \g<0> ", text)
         text = self._normalize(text)
         words: list[str] = []
@@ -469,82 +487,131 @@ class BertTokenizer:
                 "model": model,
                 "unsafe_re": _char_class(_ranges(unsafe)),
                 "threads": max(1, min(4, os.cpu_count() or 1)),
+                "pool": None,
             }
         return self._fast
 
-    def _run_fast(self, state, lines: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-        tf, model = state["tf"], state["model"]
-
-        def run(chunk):
-            rt = model.tokenize(tf.constant(chunk, dtype=tf.string))
-            return rt.values.numpy(), rt.row_splits.numpy()
-
-        total = sum(map(len, lines))
-        k = state["threads"] if total >= _PARALLEL_MIN_BYTES and len(lines) > 1 else 1
-        if k == 1:
-            return run(lines)
-        from concurrent.futures import ThreadPoolExecutor
-
-        # cut into k chunks of about equal bytes
-        cum = np.cumsum([len(x) + 1 for x in lines])
-        cuts = [0, *np.searchsorted(cum, [total * j / k for j in range(1, k)]).tolist()]
-        cuts.append(len(lines))
-        chunks = [lines[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
-        with ThreadPoolExecutor(len(chunks)) as pool:
-            parts = list(pool.map(run, chunks))
-        values = np.concatenate([v for v, _ in parts])
-        splits, offset = [np.zeros(1, np.int64)], 0
-        for v, s in parts:
-            splits.append(s[1:] + offset)
-            offset += len(v)
-        return values, np.concatenate(splits)
-
     def tokenize_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        """Wordpiece ids for a batch of texts, no special tokens. Exact and fast."""
+        """Wordpiece ids for a batch of texts, no special tokens. Exact and fast.
+
+        Big batches are cut into chunks that worker threads run through the whole pipeline,
+        so one chunk's Python steps overlap another's tensorflow-text kernel."""
         if isinstance(texts, (str, bytes)):
             raise TypeError("tokenize_ids expects a list of texts; use tokenize() for one")
-        texts = [_to_str(x) for x in texts]
+        texts = list(texts)
         n = len(texts)
         if n == 0:
             return []
+        try:
+            joined = "\n".join(texts)
+        except TypeError:
+            texts = [_to_str(x) for x in texts]
+            joined = "\n".join(texts)
         state = self._fast_state()
         if not state:
             return [self._python_ids(x) for x in texts]
-        joined = "\n".join(texts)
         if joined.count("\n") != n - 1:  # a newline is whitespace: same tokens
             texts = [x.replace("\n", " ") for x in texts]
-            joined = "\n".join(texts)
+        k = min(len(joined) // _CHUNK_CHARS, 4 * state["threads"], n)
+        if k <= 1 or state["threads"] == 1:
+            return self._fast_chunk(state, texts)
+        ends = np.cumsum(np.fromiter(map(len, texts), np.int64, n) + 1)
+        cuts = np.searchsorted(ends, np.arange(1, k) * (ends[-1] / k))
+        bounds = sorted({0, n, *cuts.tolist()})
+        if state["pool"] is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            state["pool"] = ThreadPoolExecutor(state["threads"], thread_name_prefix="bert_tf_tok")
+        parts = state["pool"].map(
+            lambda ab: self._fast_chunk(state, texts[ab[0] : ab[1]]),
+            zip(bounds[:-1], bounds[1:], strict=True),
+        )
+        out: list[list[int]] = []
+        for part in parts:
+            out.extend(part)
+        return out
+
+    def _fast_chunk(self, state, texts: list[str]) -> list[list[int]]:
+        """The fast path for texts without newlines."""
+        tf, model = state["tf"], state["model"]
+        n = len(texts)
+        joined = "\n".join(texts)
         # ASCII: lowercase (if asked) and drop control bytes in one C pass over everything.
         data = joined.encode("utf-8", "surrogatepass").translate(
             _ASCII_LOWER if self.lowercase else None, _ASCII_DELETE
         )
-        lines = data.split(b"\n")
         slow: list[int] = []
         if not joined.isascii():
-            t = _tables()
-            unsafe = state["unsafe_re"].search
-            for i, x in enumerate(texts):
-                if x.isascii():
-                    continue
-                norm = self._normalize(t.remove_re.sub("", x))
-                if unsafe(norm):
-                    slow.append(i)
-                    lines[i] = b""
-                else:
-                    lines[i] = norm.encode("utf-8")
-        values, splits = self._run_fast(state, lines)
+            data, slow = self._normalize_non_ascii(data, state["unsafe_re"])
+        lines = data.split(b"\n")
+        if len(lines) != n:  # pragma: no cover - guarded by construction
+            raise AssertionError("line count changed during normalisation")
+        for i in slow:  # the exact path does these
+            lines[i] = b""
+        ids, starts, ends = model.tokenize_with_offsets(tf.constant(lines, dtype=tf.string))
+        values, splits = ids.values.numpy(), ids.row_splits.numpy()
         # FastWordpiece limits words to 200 *bytes*, the original to 200 characters: a line
-        # with [UNK] and a run of over 200 bytes without whitespace goes the exact way.
-        unk_at = np.flatnonzero(values == self.unk_id)
-        if unk_at.size:
-            for row in np.unique(np.searchsorted(splits, unk_at, side="right") - 1).tolist():
-                if _LONG_RUN.search(lines[row]):
-                    slow.append(row)
+        # where [UNK] replaced a word of over 200 bytes goes the exact way.
+        at = np.flatnonzero(values == self.unk_id)
+        if at.size:
+            width = ends.values.numpy()[at] - starts.values.numpy()[at]
+            at = at[width > MAX_INPUT_CHARS_PER_WORD]
+            slow.extend(np.searchsorted(splits, at, side="right") - 1)
         vals, sp = values.tolist(), splits.tolist()
-        out = [vals[sp[i] : sp[i + 1]] for i in range(n)]
-        for i in slow:
+        out = list(map(vals.__getitem__, map(slice, sp[:-1], sp[1:])))
+        for i in set(slow):
             out[i] = self._python_ids(texts[i])
         return out
+
+    def _normalize_non_ascii(self, data: bytes, unsafe_re) -> tuple[bytes, list[int]]:
+        """Cleans and normalises the non-ASCII parts of ASCII-normalised UTF-8 ``data``.
+
+        Each stretch of non-ASCII bytes is widened to the ASCII whitespace around it (nearby
+        stretches merged), decoded and run through `_clean_normalize`; the context rules of
+        lowercasing and NFD never cross whitespace, so this equals normalising everything.
+        Returns the new bytes and the lines (``\n``-separated) that contain a character the
+        fast path does not handle exactly.
+        """
+        arr = np.frombuffer(data, np.uint8)
+        hi = np.flatnonzero(arr >= 0x80)
+        brk = np.flatnonzero(np.diff(hi) > 1)
+        run_starts = hi[np.concatenate([[0], brk + 1])]
+        run_ends = hi[np.concatenate([brk, [len(hi) - 1]])] + 1
+        ws = np.flatnonzero((arr == 32) | (arr == 10) | (arr == 9) | (arr == 13))
+        i = np.searchsorted(ws, run_starts)
+        starts = np.where(i > 0, ws[np.maximum(i - 1, 0)] + 1, 0) if ws.size else run_starts * 0
+        j = np.searchsorted(ws, run_ends)
+        ends = (
+            np.where(j < ws.size, ws[np.minimum(j, ws.size - 1)], arr.size)
+            if ws.size
+            else (np.full_like(run_ends, arr.size))
+        )
+        # merge stretches less than 64 bytes apart (fewer Python calls on non-Latin text)
+        new_group = np.concatenate([[True], starts[1:] - ends[:-1] > 64])
+        g_starts = starts[new_group].tolist()
+        g_ends = np.concatenate([ends[np.flatnonzero(new_group)[1:] - 1], ends[-1:]]).tolist()
+        unsafe = unsafe_re.search
+        pieces: list[bytes] = []
+        bad_at: list[int] = []
+        size, prev = 0, 0
+        for a, b in zip(g_starts, g_ends, strict=True):
+            pieces.append(data[prev:a])
+            size += a - prev
+            norm = self._clean_normalize(data[a:b].decode("utf-8", "surrogatepass"))
+            if unsafe(norm):  # (rare) byte offsets of every such character
+                for m in unsafe_re.finditer(norm):
+                    bad_at.append(size + len(norm[: m.start()].encode("utf-8", "surrogatepass")))
+            piece = norm.encode("utf-8", "surrogatepass")
+            pieces.append(piece)
+            size += len(piece)
+            prev = b
+        pieces.append(data[prev:])
+        out = b"".join(pieces)
+        slow: list[int] = []
+        if bad_at:
+            newlines = np.flatnonzero(np.frombuffer(out, np.uint8) == 10)
+            slow = sorted(set(np.searchsorted(newlines, bad_at).tolist()))
+        return out, slow
 
     # ------------------------------------------------------------------ ids and model inputs
 
