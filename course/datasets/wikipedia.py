@@ -178,7 +178,7 @@ register(
         source=SOURCE,
         licence=LICENCE,
         unit="question",
-        sizes={"train": 3211, "validation": 612, "test": 350},
+        sizes={"train": 3073, "validation": 573, "test": 346},
         description="Cloze extractive QA: a sentence with a name or number blanked out is the "
         "question; the answer is a span of its paragraph, from which that sentence is removed.",
         sources=_sources,
