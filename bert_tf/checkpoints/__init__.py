@@ -141,8 +141,26 @@ def model_arrays(model) -> dict[str, np.ndarray]:
     return arrays
 
 
-def save_pretrained(model, directory) -> None:
+def save_pretrained(model, directory, overwrite: bool = True) -> None:
     """Write `model` (BertModel or BertPretrainer) in the library's own format."""
     from bert_tf.checkpoints import native
 
-    native.write(directory, model.config, model_arrays(model))
+    native.write(directory, model.config, model_arrays(model), overwrite=overwrite)
+
+
+def convert(source, output, fmt: str | None = None, overwrite: bool = False) -> dict:
+    """Read any supported checkpoint and write it in the library's own format.
+
+    The weights go through a real model (a BertPretrainer when the file has pretraining
+    heads, else a BertModel), so every name and shape is checked on the way.
+    """
+    from bert_tf.models.bert import BertModel
+    from bert_tf.models.pretrainer import BertPretrainer
+
+    fmt, config, tensors, unused = read_checkpoint(source, fmt)
+    has_heads = any(n.startswith("cls/") for n in tensors)
+    model = (BertPretrainer if has_heads else BertModel)(config)
+    assign(model, tensors, os.fspath(source), unused)
+    save_pretrained(model, output, overwrite=overwrite)
+    return {"format": fmt, "config": config, "tensors": len(tensors), "heads": has_heads,
+            "unused": list(unused)}

@@ -46,8 +46,13 @@ def read(directory: str, canonical_names) -> tuple[dict[str, Tensor], list[str]]
     return found, [k for k in raw if k not in found]
 
 
-def write(directory: str, config: BertConfig, arrays: dict[str, np.ndarray]) -> None:
-    """Write atomically: into a temporary directory next to the target, then rename."""
+def write(directory: str, config: BertConfig, arrays: dict[str, np.ndarray],
+          overwrite: bool = True) -> None:
+    """Write atomically: into a temporary directory next to the target, then rename.
+
+    An existing bert_tf checkpoint is replaced only when `overwrite`; any other non-empty
+    directory is never touched.
+    """
     from safetensors.numpy import save_file
 
     directory = os.path.abspath(os.fspath(directory))
@@ -57,6 +62,8 @@ def write(directory: str, config: BertConfig, arrays: dict[str, np.ndarray]) -> 
         if not is_native(directory):
             raise CheckpointError(
                 f"{directory}: exists and is not a bert_tf checkpoint; refusing to overwrite")
+        if not overwrite:
+            raise CheckpointError(f"{directory}: already exists (pass overwrite to replace it)")
     tmp = tempfile.mkdtemp(prefix=".bert_tf_tmp_", dir=parent)
     try:
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()},
