@@ -181,9 +181,21 @@ def _candidates(sentence: str, title_words: set[str]) -> list[tuple[int, int, st
     return found
 
 
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
 def _find_word(text: str, phrase: str) -> list[int]:
-    pattern = re.compile(r"(?<![\w])" + re.escape(phrase) + r"(?![\w])")
-    return [m.start() for m in pattern.finditer(text)]
+    """Offsets of `phrase` in `text` as a whole word (not inside a longer word)."""
+    found, n = [], len(phrase)
+    i = text.find(phrase)
+    while i >= 0:
+        before = text[i - 1] if i > 0 else " "
+        after = text[i + n] if i + n < len(text) else " "
+        if not _is_word_char(before) and not _is_word_char(after):
+            found.append(i)
+        i = text.find(phrase, i + 1)
+    return found
 
 
 def build_cloze(

@@ -74,23 +74,27 @@ _ZH_TERMINAL = set("。！？!?")
 _ZH_CLOSING = set("”’\"'」』）)")
 
 
+def _is_terminal(word: str) -> bool:
+    if word[-1] not in "。！？!?…":  # fast path: most tokens
+        return False
+    return all(ch in _ZH_TERMINAL for ch in word) or (
+        len(word) >= 2 and word.count("…") == len(word)
+    )
+
+
 def _token_sentences(tokens: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     """Cut a tagged paragraph after 。！？ (or an ellipsis), keeping closing quotes/brackets
     with the sentence — the same boundaries as `corpora.split_chinese_sentences`."""
-    sentences, current = [], []
-    i = 0
-    while i < len(tokens):
-        current.append(tokens[i])
-        word = tokens[i][0]
-        if set(word) <= _ZH_TERMINAL or (len(word) >= 2 and set(word) == {"…"}):
-            while i + 1 < len(tokens) and set(tokens[i + 1][0]) <= _ZH_CLOSING:
+    sentences, start, i, n = [], 0, 0, len(tokens)
+    while i < n:
+        if _is_terminal(tokens[i][0]):
+            while i + 1 < n and all(ch in _ZH_CLOSING for ch in tokens[i + 1][0]):
                 i += 1
-                current.append(tokens[i])
-            sentences.append(current)
-            current = []
+            sentences.append(tokens[start : i + 1])
+            start = i + 1
         i += 1
-    if current:
-        sentences.append(current)
+    if start < n:
+        sentences.append(tokens[start:])
     return sentences
 
 
@@ -123,24 +127,28 @@ def _entity_spans(tokens: list[tuple[str, str]]) -> list[tuple[int, int, str]]:
     return spans
 
 
+_TAG_ID = {t: i for i, t in enumerate(NER_TAGS)}
+
+
 def tagged_sentence_to_bio(tokens: list[tuple[str, str]]) -> tuple[list[str], list[int]]:
     """Characters and BIO tag ids (indices into ``NER_TAGS``) of one tagged sentence."""
-    chars, tags = [], []
-    index = {t: i for i, t in enumerate(NER_TAGS)}
-    token_tag = ["O"] * len(tokens)
-    starts = set()
-    for start, end, typ in _entity_spans(tokens):
-        starts.add(start)
-        for t in range(start, end):
-            token_tag[t] = typ
-    for t, (word, _pos) in enumerate(tokens):
-        for c, ch in enumerate(word):
-            chars.append(ch)
-            if token_tag[t] == "O":
-                tags.append(0)
-            else:
-                begin = c == 0 and t in starts
-                tags.append(index[("B-" if begin else "I-") + token_tag[t]])
+    chars: list[str] = []
+    tags: list[int] = []
+    spans = {start: (end, typ) for start, end, typ in _entity_spans(tokens)}
+    t = 0
+    while t < len(tokens):
+        if t not in spans:
+            word = tokens[t][0]
+            chars.extend(word)
+            tags.extend([0] * len(word))
+            t += 1
+            continue
+        end, typ = spans[t]
+        entity = "".join(word for word, _pos in tokens[t:end])
+        chars.extend(entity)
+        tags.append(_TAG_ID["B-" + typ])
+        tags.extend([_TAG_ID["I-" + typ]] * (len(entity) - 1))
+        t = end
     return chars, tags
 
 
