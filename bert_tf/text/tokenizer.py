@@ -193,12 +193,12 @@ def compute_fast_path_exceptions() -> tuple[int, ...]:
     fast[(lengths == 2) & (first == 1) & (second == 1)] = 0
     fast[(lengths == 3) & (first == 1) & (second == 0) & (third == 1)] = 1
     fast[(lengths == 1) & (first == 0)] = 2
-    orig = np.array(
-        [
-            0 if chr(cp).isspace() else 1 if cp in tables.punct or is_cjk(cp) else 2
-            for cp in cps.tolist()
-        ]
-    )
+    fast[cps == ord("a")] = 2  # "aaa" is one word: [a, ##a, ##a]
+    orig = np.full(len(cps), 2)
+    orig[np.isin(cps, np.fromiter(tables.punct, np.int64))] = 1
+    for lo, hi in CJK_RANGES:
+        orig[(cps >= lo) & (cps <= hi)] = 1
+    orig[np.isin(cps, [cp for cp in range(0x110000) if chr(cp).isspace()])] = 0
     return tuple(int(cp) for cp in cps[fast != orig])
 
 
