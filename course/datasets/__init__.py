@@ -122,7 +122,9 @@ def card(name: str) -> str:
         lines += ["", e.card]
     measured = stats(name)
     if measured:
-        lines += ["", "Measured:", "```", json.dumps(measured, indent=1, ensure_ascii=False), "```"]
+        lines += ["", "Measured:", ""]
+        for key, value in measured.items():
+            lines.append(f"- {key}: {json.dumps(value, ensure_ascii=False)}")
     return "\n".join(lines)
 
 

@@ -83,7 +83,14 @@ class Entry:
     @property
     def size(self) -> str:
         parts = " / ".join(f"{k} {v:,}" for k, v in self.sizes.items())
-        return f"{sum(self.sizes.values()):,} {self.unit}s ({parts})"
+        unit = self.unit
+        if unit.endswith("y"):
+            units = unit[:-1] + "ies"
+        elif unit.endswith(("ch", "s")):
+            units = unit + "es"
+        else:
+            units = unit + "s"
+        return f"{sum(self.sizes.values()):,} {units} ({parts})"
 
 
 REGISTRY: dict[str, Entry] = {}

@@ -138,8 +138,9 @@ register(
         card=_NSP_CARD.format(
             negatives="a random sentence from another article of the same split, as in BERT's NSP",
             shortcut="topic. A sentence from another article is usually about something "
-            "else, so word overlap alone separates many pairs (the baseline below) — this is "
-            "why RoBERTa and ALBERT found NSP too easy. Use `wiki-nsp-hard-en` to test "
+            "else, so word overlap alone separates many pairs (the baseline below). ALBERT's "
+            "authors argued NSP is mostly topic prediction and replaced it with sentence-order "
+            "prediction; RoBERTa dropped NSP without loss. Use `wiki-nsp-hard-en` to test "
             "coherence rather than topic.",
         ),
     )
@@ -198,6 +199,8 @@ Honest limits: these are cloze questions, not natural questions; the answer is r
 only because the paragraph mentions it again, often in a related sentence, so lexical
 matching around candidates helps (see the window-overlap baseline); the blank's position
 and the surrounding words constrain the answer type (a year after "In", a name before
-"said"). Exact-match scores of answer-blind heuristics are in the stats below.""",
+"said"). Exact-match scores of answer-blind heuristics are in the stats below (first /
+most frequent candidate of the context not in the question; the same told the gold answer
+type; the candidate whose +-10-word window best overlaps the question).""",
     )
 )
