@@ -466,6 +466,15 @@ def test_cache_is_reused_and_invalidated_when_the_source_changes(tmp_path):
     assert leftovers == []  # atomic writes leave no temporary files
 
 
+def test_unwritable_cache_dir_still_loads(tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the cache directory should be")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(blocked))
+    with pytest.warns(UserWarning, match="could not cache wordsim353-en"):
+        data = datasets.load("wordsim353-en", "test")
+    assert len(data["word1"]) == 353
+
+
 class _Block(importlib.abc.MetaPathFinder):
     """Makes a module look uninstalled (as if `pip uninstall` had run)."""
 

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,5 +264,13 @@ def load_entry(entry: Entry, rebuild: bool = False) -> tuple[dict, Path]:
     if set(data["splits"]) != set(entry.sizes):
         raise RuntimeError(f"{entry.name}: built splits {sorted(data['splits'])} != documented")
     data.setdefault("stats", {})
-    write_cache(entry, path, data)
+    try:
+        write_cache(entry, path, data)
+    except OSError as err:  # read-only or full disk: still usable, just not cached
+        warnings.warn(
+            f"could not cache {entry.name} under {path.parent} ({err}); set COURSE_CACHE_DIR "
+            "to a writable directory to make later loads fast",
+            stacklevel=3,
+        )
+        return data, path
     return read_cache(entry, path), path
