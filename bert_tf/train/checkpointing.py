@@ -47,7 +47,7 @@ def _to_numpy(variable) -> np.ndarray:
         arr = np.asarray(value)
     except TypeError:  # tf distributed values
         arr = value.numpy()
-    return np.ascontiguousarray(arr)
+    return np.asarray(arr, order="C")
 
 
 def _save_tensors(variables, path: str) -> list:

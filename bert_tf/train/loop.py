@@ -50,6 +50,10 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.last_logs: dict = {}
         self._t0 = None
         self._step0 = None
+        self._t_first = None
+        self._step_first = None
+        self.seconds = 0.0
+        self.steps_done = 0
 
     def _save(self, step: int) -> None:
         if self.last_saved == step:
@@ -64,11 +68,13 @@ class CheckpointCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         opt = self.model.optimizer
         step = optimizer_step(opt)
+        if self._t_first is None:  # after the first call: tracing and compilation are done
+            self._t_first, self._step_first = time.perf_counter(), step
         logs = {k: float(v) for k, v in (logs or {}).items()}
         self.last_logs = logs
         if self.log_path:
             with open(self.log_path, "a") as f:
-                f.write(json.dumps({"step": step, "lr": current_learning_rate(opt), **logs}) + "\n")
+                f.write(json.dumps({"step": step, "next_lr": current_learning_rate(opt), **logs}) + "\n")
         if step >= self.total_steps:
             self.model.stop_training = True
         if step % self.every == 0 or step >= self.total_steps:
@@ -77,8 +83,13 @@ class CheckpointCallback(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         step = optimizer_step(self.model.optimizer)
         self._save(step)
+        now = time.perf_counter()
         self.steps_done = step - (self._step0 or 0)
-        self.seconds = time.perf_counter() - self._t0
+        self.seconds = now - self._t0
+        self.first_call_seconds = (self._t_first or now) - self._t0
+        steady = step - (self._step_first or step)
+        self.steady_steps_per_second = (
+            steady / (now - self._t_first) if steady and now > self._t_first else None)
 
 
 def fit_steps(
@@ -92,7 +103,7 @@ def fit_steps(
     resume: bool = False,
     steps_per_execution: int = 1,
     accumulation_steps: int = 1,
-    is_chief: bool = True,
+    placement=None,
     callbacks=(),
     extra_state: dict | None = None,
     make_dataset=None,
@@ -104,12 +115,19 @@ def fit_steps(
     alternatively pass `make_dataset(start_step) -> dataset` so a resumed run draws fresh
     data rather than replaying the first batches. Returns a dict with `resumed_from_step`,
     `step`, `steps_done`, `seconds`, `logs` (the last Keras logs) and `checkpoint`.
-    The model must be compiled inside the strategy scope; restoring happens here.
+    The model must be compiled inside `placement.scope()` (a `strategy.Placement`; None
+    means no strategy); restoring happens here, in the same scope. Only the chief writes.
     """
+    import contextlib
+
+    scope = placement.scope if placement is not None else contextlib.nullcontext
+    is_chief = placement.is_chief if placement is not None else True
     if total_steps < 1:
         raise ValueError(f"total_steps must be >= 1, got {total_steps}")
     if checkpoint_every < 1:
         raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+    if is_chief:
+        os.makedirs(output_dir, exist_ok=True)
     ckpt_dir = os.path.join(output_dir, "checkpoints")
     manager = CheckpointManager(ckpt_dir, keep=keep, is_chief=is_chief)
     manager.remove_partial()
@@ -120,12 +138,17 @@ def fit_steps(
             f"{ckpt_dir} already holds checkpoints (latest step {latest}); pass --resume to "
             "continue that run or choose another --output"
         )
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
-    if resume and latest is not None:
-        manager.restore(latest, model, model.optimizer)
-        resumed_from = optimizer_step(model.optimizer)
-        if resumed_from != latest:
+    if placement is not None:
+        from bert_tf.train.strategy import apply_keras_workarounds
+
+        apply_keras_workarounds(model, placement)
+    with scope():
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        if resume and latest is not None:
+            manager.restore(latest, model, model.optimizer)
+            resumed_from = optimizer_step(model.optimizer)
+        if resume and latest is not None and resumed_from != latest:
             raise RuntimeError(f"restored step {resumed_from} != checkpoint step {latest}")
     start = resumed_from
     if make_dataset is not None:
@@ -138,7 +161,8 @@ def fit_steps(
     )
     if start >= total_steps:
         return {"resumed_from_step": resumed_from, "step": start, "steps_done": 0,
-                "seconds": 0.0, "logs": {}, "checkpoint": manager.path(start)}
+                "seconds": 0.0, "first_call_seconds": 0.0, "steady_steps_per_second": None,
+                "logs": {}, "checkpoint": manager.path(start)}
 
     # Keras counts micro-batches; one update = `accumulation_steps` of them.
     micro_every = checkpoint_every * accumulation_steps
@@ -155,6 +179,7 @@ def fit_steps(
         initial_epoch=initial_epoch,
         steps_per_epoch=micro_every,
         callbacks=[ckpt_cb, *callbacks],
+        shuffle=False,  # tf.data input is shuffled by its pipeline
         verbose=verbose,
     )
     step = optimizer_step(model.optimizer)
@@ -163,6 +188,8 @@ def fit_steps(
         "step": step,
         "steps_done": step - start,
         "seconds": ckpt_cb.seconds,
+        "first_call_seconds": ckpt_cb.first_call_seconds,
+        "steady_steps_per_second": ckpt_cb.steady_steps_per_second,
         "logs": ckpt_cb.last_logs,
         "checkpoint": manager.path(step),
     }

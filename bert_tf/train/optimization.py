@@ -11,6 +11,12 @@ What the original BERT `optimization.py` does, expressed with Keras' own optimiz
 - `BertSchedule`: linear warmup from 0 to the peak rate, then linear decay to 0 at the last
   step. Keras calls a schedule with the optimizer's *micro-step* counter, so with gradient
   accumulation the schedule divides by the number of accumulated micro-batches.
+- Keras 3.15 on the TensorFlow backend clips gradients by global norm *per replica, before*
+  the cross-replica all-reduce (`BaseOptimizer._backend_apply_gradients` clips, then
+  `TFOptimizer._backend_update_step` all-reduces), so under MirroredStrategy each replica's
+  partial gradient is clipped to norm 1.0 on its own and the update differs from a single
+  device's. `BertAdamW` / `BertLamb` defer the clip until after the all-reduce, which makes
+  the update identical to the single-device one (tests/test_train_distributed.py checks it).
 - `BertLamb`: `keras.optimizers.Lamb` applies weight decay outside the trust ratio and adapts
   every variable. LAMB as published (and as used for BERT in 76 minutes) adds the decay to the
   update *before* the trust ratio and skips layer adaptation for LayerNorm and bias, which is
@@ -103,8 +109,50 @@ def no_decay_variables(model) -> list:
     return list(excluded.values())
 
 
+def _deferred_clip(optimizer) -> bool:
+    """True when gradients must be clipped after the all-reduce (TF, >1 replica)."""
+    if keras.backend.backend() != "tensorflow" or not optimizer.global_clipnorm:
+        return False
+    import tensorflow as tf
+
+    return (
+        tf.distribute.has_strategy()
+        and tf.distribute.get_replica_context() is not None
+        and tf.distribute.get_strategy().num_replicas_in_sync > 1
+    )
+
+
+class _ClipAfterAllReduce:
+    """Global-norm clipping of the *summed* gradients under tf.distribute (see module doc)."""
+
+    def _clip_gradients(self, grads):
+        if _deferred_clip(self):
+            return grads  # clipped in _backend_update_step, after the all-reduce
+        return super()._clip_gradients(grads)
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        if not _deferred_clip(self):
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        import tensorflow as tf
+
+        variables = [v.value if isinstance(v, keras.Variable) else v for v in trainable_variables]
+        reduced = self._all_reduce_sum_gradients(list(zip(grads, variables, strict=True)))
+        clipped = super()._clip_gradients([g for g, _ in reduced])
+        tf.__internal__.distribute.interim.maybe_merge_call(
+            self._distributed_tf_update_step,
+            self._distribution_strategy,
+            list(zip(clipped, variables, strict=True)),
+            learning_rate,
+        )
+
+
 @keras.saving.register_keras_serializable(package="bert_tf")
-class BertLamb(keras.optimizers.Lamb):
+class BertAdamW(_ClipAfterAllReduce, keras.optimizers.AdamW):
+    """`keras.optimizers.AdamW` whose global-norm clipping sees the all-reduced gradients."""
+
+
+@keras.saving.register_keras_serializable(package="bert_tf")
+class BertLamb(_ClipAfterAllReduce, keras.optimizers.Lamb):
     """LAMB as in You et al. (2019): decay inside the trust ratio, no layer adaptation
     (ratio 1) for excluded variables (LayerNorm, bias)."""
 
@@ -187,7 +235,7 @@ def create_optimizer(
     )
     excluded = no_decay_variables(model)
     if optimizer == "adamw":
-        opt = keras.optimizers.AdamW(weight_decay=weight_decay, **common)
+        opt = BertAdamW(weight_decay=weight_decay, **common)
         if excluded:
             opt.exclude_from_weight_decay(var_list=excluded)
     elif optimizer == "lamb":

@@ -249,3 +249,55 @@ def _resolve_jax(name: str) -> Placement:
         num_workers=jax.process_count(),
         notes=notes,
     )
+
+
+def _local_symbolic_build(model, iterator=None, data_batch=None):
+    """`TensorFlowTrainer._maybe_symbolic_build` without the cross-replica reduce."""
+    import tensorflow as tf
+    from keras import tree
+
+    strategy = model.distribute_strategy
+    if iterator is not None:
+        for _, _, it in iterator:
+            batch = next(it)
+            data_batch = tree.map_structure(
+                lambda v: strategy.experimental_local_results(v)[0]
+                if isinstance(v, tf.distribute.DistributedValues) else v,
+                batch,
+            )
+            break
+    with strategy.scope():
+        model._symbolic_build(data_batch=data_batch)
+
+
+def apply_keras_workarounds(model, placement: Placement) -> None:
+    """Work around Keras 3.15 + MultiWorkerMirroredStrategy in `fit`/`evaluate`.
+
+    Keras' TF trainer builds metrics before the first step from one batch of the distributed
+    iterator, which it first averages across replicas with `strategy.reduce("MEAN", batch)`
+    (`TensorFlowTrainer._maybe_symbolic_build`). Under MultiWorkerMirroredStrategy that
+    collective reduce of the input batch fails with
+    `ValueError: Attempt to convert a value (PerReplica:{...}) ... to a Tensor`. The build
+    only needs shapes and dtypes, so this replaces it, on this model instance only, by a build
+    from the local replica's batch. Training itself (gradients all-reduced by the strategy) is
+    untouched; tests/test_train_distributed.py checks the loss against one device.
+
+    Second bug, same strategy: after each step Keras reduces the logs with
+    `strategy.reduce("MEAN", value, axis=0)` (`reduce_per_replica`, the multi-worker branch),
+    which fails on the scalar metric values with `Invalid reduction dimension 0 for input with
+    0 dimensions`. The train/test steps of this instance return every log value with a
+    leading axis of length 1, so that reduce averages over replicas and returns a scalar.
+    """
+    import types
+
+    if placement.backend == "tensorflow" and placement.name == "multiworker":
+        model._maybe_symbolic_build = types.MethodType(_local_symbolic_build, model)
+        cls = type(model)
+
+        def _rank1(logs):
+            from keras import ops
+
+            return {k: ops.reshape(v, (1,)) for k, v in logs.items()}
+
+        model.train_step = types.MethodType(lambda self, d: _rank1(cls.train_step(self, d)), model)
+        model.test_step = types.MethodType(lambda self, d: _rank1(cls.test_step(self, d)), model)
