@@ -24,8 +24,15 @@ def minilm_dir():
 def tiny_config(**overrides):
     from bert_tf.config import BertConfig
 
-    values = dict(vocab_size=97, hidden_size=32, num_layers=2, num_heads=4, intermediate_size=64,
-                  max_position_embeddings=24, type_vocab_size=2)
+    values = dict(
+        vocab_size=97,
+        hidden_size=32,
+        num_layers=2,
+        num_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=24,
+        type_vocab_size=2,
+    )
     values.update(overrides)
     return BertConfig(**values)
 
@@ -37,8 +44,9 @@ def bert_inputs(batch=3, seq=12, vocab=97, lengths=None, seed=0):
     token_ids = rng.integers(1, vocab, (batch, seq)).astype("int32")
     padding_mask = (np.arange(seq)[None, :] < np.array(lengths)[:, None]).astype("int32")
     token_ids = token_ids * padding_mask
-    segment_ids = ((np.arange(seq)[None, :] >= np.array(lengths)[:, None] // 2)
-                   * padding_mask).astype("int32")
+    segment_ids = (
+        (np.arange(seq)[None, :] >= np.array(lengths)[:, None] // 2) * padding_mask
+    ).astype("int32")
     return {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
 
 
@@ -64,5 +72,5 @@ def input_gradient(fn, x):
     if backend == "jax":
         import jax
 
-        return np.asarray(jax.grad(fn)(np.asarray(x)))
+        return np.asarray(jax.jit(jax.grad(fn))(np.asarray(x)))  # one compile, not one per op
     raise NotImplementedError(backend)

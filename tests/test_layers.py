@@ -17,14 +17,14 @@ from bert_tf.layers import (
 
 pytestmark = pytest.mark.multibackend
 
-H, HEADS = 16, 4
+H, HEADS, FF = 32, 4, 64  # the shapes of tests/bert_helpers.tiny_config (JAX compiles once)
 
 
-def _x(batch=2, seq=7, seed=0):
+def _x(batch=3, seq=12, seed=0):
     return np.random.default_rng(seed).normal(size=(batch, seq, H)).astype("float32")
 
 
-def _mask(lengths, seq=7):
+def _mask(lengths, seq=12):
     return (np.arange(seq)[None, :] < np.array(lengths)[:, None]).astype("int32")
 
 
@@ -37,31 +37,40 @@ def _copy(layer, *args, **kwargs):
 
 
 def test_embeddings_sum_three_tables_then_layer_norm():
-    layer = BertEmbeddings(vocab_size=11, hidden_size=H, max_position_embeddings=9, dropout=0.0,
-                           name="embeddings")
+    layer = BertEmbeddings(
+        vocab_size=11, hidden_size=H, max_position_embeddings=9, dropout=0.0, name="embeddings"
+    )
     ids = np.array([[1, 2, 3, 0]], "int32")
     seg = np.array([[0, 0, 1, 1]], "int32")
     out = to_numpy(layer(ids, seg))
-    w, p, s = (to_numpy(v) for v in (layer.word_embeddings, layer.position_embeddings,
-                                     layer.segment_embeddings))
+    w, p, s = (
+        to_numpy(v)
+        for v in (layer.word_embeddings, layer.position_embeddings, layer.segment_embeddings)
+    )
     summed = w[ids[0]] + p[:4] + s[seg[0]]
-    expected = (summed - summed.mean(-1, keepdims=True)) / np.sqrt(summed.var(-1, keepdims=True)
-                                                                   + 1e-12)
+    expected = (summed - summed.mean(-1, keepdims=True)) / np.sqrt(
+        summed.var(-1, keepdims=True) + 1e-12
+    )
     np.testing.assert_allclose(out[0], expected, atol=1e-5)
     assert [v.path for v in layer.weights][:3] == [
-        "embeddings/word_embeddings", "embeddings/position_embeddings",
-        "embeddings/segment_embeddings"]
+        "embeddings/word_embeddings",
+        "embeddings/position_embeddings",
+        "embeddings/segment_embeddings",
+    ]
     np.testing.assert_allclose(to_numpy(_copy(layer, ids, seg)(ids, seg)), out, atol=1e-6)
 
 
 def _reference_attention(layer, x, mask, causal=False):
     """Plain numpy multi-head attention with the layer's weights."""
+
     def dense(d, t):
         return t @ to_numpy(d.kernel) + to_numpy(d.bias)
+
     b, s, _ = x.shape
     d = H // HEADS
-    q, k, v = (dense(lyr, x).reshape(b, s, HEADS, d) for lyr in (layer.query, layer.key,
-                                                                layer.value))
+    q, k, v = (
+        dense(lyr, x).reshape(b, s, HEADS, d) for lyr in (layer.query, layer.key, layer.value)
+    )
     scores = np.einsum("btnh,bsnh->bnts", q, k) / np.sqrt(d)
     allowed = np.ones((b, 1, s, s), bool) if mask is None else mask.astype(bool)[:, None, None, :]
     if causal:
@@ -76,27 +85,28 @@ def _reference_attention(layer, x, mask, causal=False):
 @pytest.mark.parametrize("causal", [False, True])
 def test_self_attention_matches_numpy_reference_on_both_code_paths(causal):
     layer = SelfAttention(H, HEADS, attention_dropout=0.5, causal=causal)
-    x, mask = _x(), _mask([7, 4])
+    x, mask = _x(), _mask([12, 4, 9])
     fused = to_numpy(layer(x, mask))  # inference: keras.ops.dot_product_attention
     np.testing.assert_allclose(fused, _reference_attention(layer, x, mask, causal), atol=1e-5)
     # The hand-written path used for attention dropout, with dropout switched off.
     q, k, v = (layer._split_heads(lyr(x)) for lyr in (layer.query, layer.key, layer.value))
-    manual = layer._attention_with_dropout(q, k, v, ops.cast(mask, "bool")[:, None, None, :],
-                                           training=False)
-    manual = to_numpy(layer.output_dense(ops.reshape(manual, (2, 7, H))))
+    manual = layer._attention_with_dropout(
+        q, k, v, ops.cast(mask, "bool")[:, None, None, :], training=False
+    )
+    manual = to_numpy(layer.output_dense(ops.reshape(manual, (3, 12, H))))
     np.testing.assert_allclose(manual, fused, atol=1e-5)
     np.testing.assert_allclose(to_numpy(_copy(layer, x, mask)(x, mask)), fused, atol=1e-6)
 
 
 @pytest.mark.parametrize("training", [False, True])
 def test_padding_cannot_influence_real_positions(training):
-    block = TransformerBlock(H, HEADS, 32, dropout=0.0, attention_dropout=0.0)
+    block = TransformerBlock(H, HEADS, FF, dropout=0.0, attention_dropout=0.0)
     if training:  # also cover the dropout code path (rate > 0, but inputs compared exactly)
         block.attention.attention_dropout = 1e-9
-    x, mask = _x(), _mask([7, 4])
+    x, mask = _x(), _mask([12, 4, 9])
     out = to_numpy(block(x, padding_mask=mask, training=training))
     noisy = x.copy()
-    noisy[1, 4:] = np.random.default_rng(9).normal(size=(3, H)) * 5  # only padding changes
+    noisy[1, 4:] = np.random.default_rng(9).normal(size=(8, H)) * 5  # only padding changes
     out2 = to_numpy(block(noisy, padding_mask=mask, training=training))
     np.testing.assert_allclose(out2[1, :4], out[1, :4], atol=1e-5)
     assert np.abs(out2[1, 4:] - out[1, 4:]).max() > 1e-2  # padded rows themselves do change
@@ -115,8 +125,9 @@ def test_padding_cannot_influence_real_positions(training):
 
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_causal_block_ignores_the_future(norm_first):
-    block = TransformerBlock(H, HEADS, 32, dropout=0.0, attention_dropout=0.0, causal=True,
-                             norm_first=norm_first)
+    block = TransformerBlock(
+        H, HEADS, 32, dropout=0.0, attention_dropout=0.0, causal=True, norm_first=norm_first
+    )
     x = _x()
     out = to_numpy(block(x))
     changed = x.copy()
@@ -132,12 +143,14 @@ def test_causal_block_ignores_the_future(norm_first):
     bidirectional = TransformerBlock.from_config({**block.get_config(), "causal": False})
     bidirectional(x)
     bidirectional.set_weights(block.get_weights())
-    assert np.abs(to_numpy(bidirectional(changed))[:, :4] - to_numpy(bidirectional(x))[:, :4]
-                  ).max() > 1e-3
+    assert (
+        np.abs(to_numpy(bidirectional(changed))[:, :4] - to_numpy(bidirectional(x))[:, :4]).max()
+        > 1e-3
+    )
 
 
 def test_post_ln_block_ends_with_layer_norm():
-    block = TransformerBlock(H, HEADS, 32, dropout=0.0, name="layer_0")
+    block = TransformerBlock(H, HEADS, FF, dropout=0.0, name="layer_0")
     out = to_numpy(block(_x()))
     np.testing.assert_allclose(out.mean(-1), 0.0, atol=1e-5)
     np.testing.assert_allclose(out.std(-1), 1.0, atol=1e-3)
@@ -148,12 +161,13 @@ def test_post_ln_block_ends_with_layer_norm():
     np.testing.assert_allclose(to_numpy(_copy(block, _x())(_x())), out, atol=1e-6)
 
 
-@pytest.mark.parametrize("activation, approximate", [("gelu_exact", False),
-                                                      ("gelu_approximate", True)])
+@pytest.mark.parametrize(
+    "activation, approximate", [("gelu_exact", False), ("gelu_approximate", True)]
+)
 def test_feed_forward_activation_is_the_named_gelu(activation, approximate):
     from math import erf, sqrt, tanh
 
-    layer = FeedForward(H, 32, activation=activation)
+    layer = FeedForward(H, FF, activation=activation)
     x = _x()
     out = to_numpy(layer(x))
     pre = x @ to_numpy(layer.intermediate.kernel) + to_numpy(layer.intermediate.bias)
@@ -192,16 +206,16 @@ def test_scalar_mix_is_softmax_weights_times_gamma():
 
 
 def test_masked_lm_head_scores_only_masked_positions_with_tied_embeddings():
-    vocab = 13
+    vocab = 97
     head = MaskedLMHead(vocab, H, layer_norm_epsilon=1e-12)
     head.build()
     head.output_bias.assign(np.arange(vocab, dtype="float32"))
     emb = np.random.default_rng(2).normal(size=(vocab, H)).astype("float32")
     x = _x()
-    positions = np.array([[0, 5], [6, 6]], "int32")
+    positions = np.array([[1, 3], [0, 2], [4, 4]], "int32")
     logits = to_numpy(head(x, positions, emb))
-    assert logits.shape == (2, 2, vocab)
-    h = x[np.arange(2)[:, None], positions] @ to_numpy(head.transform.kernel)
+    assert logits.shape == (3, 2, vocab)
+    h = x[np.arange(3)[:, None], positions] @ to_numpy(head.transform.kernel)
     h = h + to_numpy(head.transform.bias)
     h = 0.5 * h * (1 + np.tanh(np.sqrt(2 / np.pi) * (h + 0.044715 * h**3)))
     h = (h - h.mean(-1, keepdims=True)) / np.sqrt(h.var(-1, keepdims=True) + 1e-12)

@@ -36,8 +36,9 @@ def test_bert_model_outputs_and_hidden_states():
     states = full["hidden_states"]
     assert len(states) == config.num_layers + 1  # embeddings output + every layer
     np.testing.assert_allclose(to_numpy(states[-1]), to_numpy(out["sequence_output"]), atol=1e-6)
-    np.testing.assert_allclose(to_numpy(states[0]), to_numpy(model.embeddings(
-        x["token_ids"], x["segment_ids"])), atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(states[0]), to_numpy(model.embeddings(x["token_ids"], x["segment_ids"])), atol=1e-6
+    )
     assert "hidden_states" in BertModel(config, output_hidden_states=True)(x)
 
 
@@ -45,17 +46,27 @@ def test_bert_model_weight_names_are_stable():
     model = BertModel(tiny_config(num_layers=1))
     model.build()
     assert [v.path for v in model.weights] == [
-        "bert/embeddings/word_embeddings", "bert/embeddings/position_embeddings",
-        "bert/embeddings/segment_embeddings", "bert/embeddings/layer_norm/gamma",
+        "bert/embeddings/word_embeddings",
+        "bert/embeddings/position_embeddings",
+        "bert/embeddings/segment_embeddings",
+        "bert/embeddings/layer_norm/gamma",
         "bert/embeddings/layer_norm/beta",
-        *[f"bert/layer_0/attention/{d}/{w}" for d in ("query", "key", "value", "output")
-          for w in ("kernel", "bias")],
-        "bert/layer_0/attention_norm/gamma", "bert/layer_0/attention_norm/beta",
+        *[
+            f"bert/layer_0/attention/{d}/{w}"
+            for d in ("query", "key", "value", "output")
+            for w in ("kernel", "bias")
+        ],
+        "bert/layer_0/attention_norm/gamma",
+        "bert/layer_0/attention_norm/beta",
         "bert/layer_0/feed_forward/intermediate/kernel",
         "bert/layer_0/feed_forward/intermediate/bias",
-        "bert/layer_0/feed_forward/output/kernel", "bert/layer_0/feed_forward/output/bias",
-        "bert/layer_0/output_norm/gamma", "bert/layer_0/output_norm/beta",
-        "bert/pooler/dense/kernel", "bert/pooler/dense/bias"]
+        "bert/layer_0/feed_forward/output/kernel",
+        "bert/layer_0/feed_forward/output/bias",
+        "bert/layer_0/output_norm/gamma",
+        "bert/layer_0/output_norm/beta",
+        "bert/pooler/dense/kernel",
+        "bert/pooler/dense/bias",
+    ]
     assert model.word_embeddings is model.embeddings.word_embeddings
 
 
@@ -76,14 +87,19 @@ def test_padding_does_not_change_real_outputs():
     y["token_ids"][2, 6:] = np.arange(6) + 40  # garbage where padding_mask is 0
     y["segment_ids"][2, 6:] = 1
     out2 = model(y)
-    np.testing.assert_allclose(to_numpy(out2["sequence_output"])[2, :6],
-                               to_numpy(out["sequence_output"])[2, :6], atol=1e-5)
-    np.testing.assert_allclose(to_numpy(out2["pooled_output"]), to_numpy(out["pooled_output"]),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(out2["sequence_output"])[2, :6], to_numpy(out["sequence_output"])[2, :6], atol=1e-5
+    )
+    np.testing.assert_allclose(
+        to_numpy(out2["pooled_output"]), to_numpy(out["pooled_output"]), atol=1e-5
+    )
     # and the same sentence without any padding at all gives the same vectors
     alone = {k: v[2:3, :6] for k, v in x.items()}
-    np.testing.assert_allclose(to_numpy(model(alone)["sequence_output"])[0],
-                               to_numpy(out["sequence_output"])[2, :6], atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(model(alone)["sequence_output"])[0],
+        to_numpy(out["sequence_output"])[2, :6],
+        atol=1e-5,
+    )
 
 
 def test_pretrainer_mlm_at_masked_positions_with_tied_embeddings():
@@ -98,8 +114,9 @@ def test_pretrainer_mlm_at_masked_positions_with_tied_embeddings():
     assert vocab_sized == ["bert/embeddings/word_embeddings"]
     # Logits at masked positions equal the head applied to every position, then gathered.
     seq = to_numpy(model.backbone(x)["sequence_output"])
-    every = to_numpy(model.mlm_head(seq, np.tile(np.arange(12), (3, 1)),
-                                    model.backbone.word_embeddings))
+    every = to_numpy(
+        model.mlm_head(seq, np.tile(np.arange(12), (3, 1)), model.backbone.word_embeddings)
+    )
     gathered = every[np.arange(3)[:, None], x["masked_positions"]]
     np.testing.assert_allclose(to_numpy(out["mlm_logits"]), gathered, atol=1e-5)
     # Changing the tied matrix changes the logits.
@@ -111,11 +128,18 @@ def test_pretrainer_trains_and_updates_tied_embeddings():
     config = tiny_config(num_layers=1)
     model = BertPretrainer(config)
     x = _with_positions(bert_inputs(batch=4, seed=3), positions=[(1, 2), (0, 3), (4, 1), (2, 2)])
-    y = {"mlm_logits": np.array([[5, 6], [7, 8], [9, 10], [11, 11]], "int32"),
-         "nsp_logits": np.array([0, 1, 0, 1], "int32")}
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False,
-                  loss={"mlm_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                        "nsp_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)})
+    y = {
+        "mlm_logits": np.array([[5, 6], [7, 8], [9, 10], [11, 11]], "int32"),
+        "nsp_logits": np.array([0, 1, 0, 1], "int32"),
+    }
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2),
+        jit_compile=False,
+        loss={
+            "mlm_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            "nsp_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        },
+    )
     before = to_numpy(model.backbone.word_embeddings).copy()
     history = model.fit(x, y, epochs=4, batch_size=4, verbose=0)
     losses = history.history["loss"]
@@ -228,9 +252,11 @@ def test_mixed_precision_forward_pass(policy):
         got = to_numpy(keras.ops.cast(out[key], "float32"))
         assert np.isfinite(got).all()
         np.testing.assert_allclose(got, to_numpy(expected[key]), atol=0.15)
-    # the global policy works the same way
+    # the global policy reaches every layer the same way
     keras.config.set_dtype_policy(policy)
     try:
-        assert keras.backend.standardize_dtype(BertModel(config)(x)["pooled_output"].dtype) == compute
+        bert = BertModel(config)
+        assert {layer.dtype_policy.name for layer in bert._flatten_layers()} == {policy}
+        assert bert.word_embeddings.dtype == "float32"
     finally:
         keras.config.set_dtype_policy("float32")

@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from bert_helpers import minilm_dir, to_numpy
+from bert_helpers import bert_inputs, minilm_dir, to_numpy
 
 from bert_tf.models.bert import BertModel
 from bert_tf.models.pretrainer import BertPretrainer
@@ -114,17 +114,13 @@ def test_pretraining_heads_match_hugging_face(tmp_path, backend):
     reference.save_pretrained(tmp_path, safe_serialization=True)
 
     model = BertPretrainer.from_pretrained(tmp_path)
-    rng = np.random.default_rng(0)
-    x = {"token_ids": rng.integers(1, 97, (2, 10)).astype("int32"),
-         "segment_ids": np.array([[0] * 5 + [1] * 5] * 2, "int32"),
-         "padding_mask": np.array([[1] * 10, [1] * 7 + [0] * 3], "int32"),
-         "masked_positions": np.array([[1, 4, 8], [0, 2, 6]], "int32")}
+    x = {**bert_inputs(), "masked_positions": np.array([[1, 3], [0, 2], [4, 4]], "int32")}
     with torch.no_grad():
         expected = reference(input_ids=torch.tensor(x["token_ids"], dtype=torch.long),
                              token_type_ids=torch.tensor(x["segment_ids"], dtype=torch.long),
                              attention_mask=torch.tensor(x["padding_mask"], dtype=torch.long))
     got = model(x)
-    mlm_expected = expected.prediction_logits.numpy()[np.arange(2)[:, None], x["masked_positions"]]
+    mlm_expected = expected.prediction_logits.numpy()[np.arange(3)[:, None], x["masked_positions"]]
     mlm = _max_diff(to_numpy(got["mlm_logits"]), mlm_expected)
     nsp = _max_diff(to_numpy(got["nsp_logits"]), expected.seq_relationship_logits.numpy())
     print(f"\n[{backend}] BertForPreTraining heads: mlm_logits {mlm:.2e}, nsp_logits {nsp:.2e}")
