@@ -8,9 +8,9 @@ layer, then a classification head.
 
 The four kinds of layer are *named groups* (`block_1`, …, `dense`, `head`) so transfer
 learning reads like its description: ``model.freeze(2)`` freezes the lowest two groups,
-``model.replace_head(5)`` swaps the classifier for a new task, ``model.features(x)`` returns
-every group's activations (for linear probes), ``model.first_layer_filters()`` the 3×3
-filters a learner can draw.
+``model.with_new_head(5, keep=3)`` copies the lowest three groups under fresh upper layers
+for a new task, ``model.features(x)`` returns every group's activations (for linear probes),
+and ``model.first_layer_filters()`` the 3×3 filters a learner can draw.
 """
 
 from __future__ import annotations
@@ -83,9 +83,8 @@ class SmallCNN(keras.Model):
         self.head = self._new_head(self.num_classes)
         self.build()
 
-    def _new_head(self, num_classes: int, seed: int | None = None):
-        return keras.layers.Dense(num_classes, dtype=self.dtype_policy, name="head",
-                                  kernel_initializer=keras.initializers.GlorotUniform(seed))
+    def _new_head(self, num_classes: int):
+        return keras.layers.Dense(num_classes, dtype=self.dtype_policy, name="head")
 
     # ------------------------------------------------------------------ shapes and calls
 
@@ -161,13 +160,29 @@ class SmallCNN(keras.Model):
     def trainable_groups(self) -> list[str]:
         return [name for name in self.layer_groups if self.group(name).trainable]
 
-    def replace_head(self, num_classes: int, seed: int | None = None) -> None:
-        """Swap the classifier for a fresh, randomly initialised one with `num_classes`
-        outputs (a new task). The blocks and the dense layer keep their weights."""
-        del self.head  # untrack the old layer, so its weights leave `model.weights`
-        self.num_classes = int(num_classes)
-        self.head = self._new_head(self.num_classes, seed)
-        self.head.build((None, self.dense_units))
+    def with_new_head(self, num_classes: int, keep: int | None = None,
+                      seed: int | None = None) -> SmallCNN:
+        """A copy of this network for a new task with `num_classes` outputs.
+
+        The lowest `keep` groups get this network's weights (default: every group below the
+        head); the groups above them, and always the head, start from a fresh random
+        initialisation (`seed` makes it repeatable). This model is left as it is, and every
+        group of the copy is trainable: call `freeze` on it as needed.
+        """
+        groups = self.layer_groups
+        keep = len(groups) - 1 if keep is None else int(keep)
+        if not 0 <= keep < len(groups):
+            raise ValueError(f"keep must be in [0, {len(groups) - 1}] (the head is always "
+                             f"new), got {keep}")
+        copy = type(self).from_config({**self.get_config(), "num_classes": int(num_classes)})
+        if seed is not None:
+            for i, name in enumerate(groups[keep:]):
+                layer = copy.group(name)
+                kernel = layer.conv.kernel if isinstance(layer, ConvBlock) else layer.kernel
+                kernel.assign(keras.initializers.GlorotUniform(seed + i)(kernel.shape))
+        for name in groups[:keep]:
+            copy.group(name).set_weights(self.group(name).get_weights())
+        return copy
 
     def first_layer_filters(self):
         """The first conv layer's kernels as a NumPy array (filters, k, k, in_channels)."""
