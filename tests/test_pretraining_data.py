@@ -400,3 +400,21 @@ def test_stale_files_of_an_interrupted_run_are_replaced(tmp_path, capsys):
     for f in left:
         if f.endswith(".tfrecord") and os.path.getsize(out / f):
             assert sum(1 for _ in tfrecord.iter_records(str(out / f))) > 0
+
+
+def test_create_data_never_imports_tensorflow(tmp_path):
+    import subprocess
+    import sys
+
+    text = text_file(tmp_path, "t.txt", (GOOD * 30).encode())
+    code = (
+        "import sys; sys.modules['tensorflow'] = None\n"
+        "from bert_tf.cli import main\n"
+        f"sys.exit(main(['create-data', '--input', {text!r}, '--vocab', {VOCAB!r}, '--output', "
+        f"{str(tmp_path / 'out')!r}, '--workers', '2', '--quiet']))"
+    )
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": repo})
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert MANIFEST in os.listdir(tmp_path / "out")

@@ -47,6 +47,7 @@ _ASCII_PUNCT = "".join(
 _ASCII_REMOVE = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_LINE = "\x00"
 
 
 def _is_cjk(cp: int) -> bool:
@@ -69,8 +70,7 @@ class ChunkTokenizer:
         self.lowercase = lowercase
         self.unk_id = vocab[unk_token]
         self._max_piece = max(map(len, vocab)) if vocab else 1
-        self._words: dict[str, tuple[int, ...]] = {}  # word (no punctuation) -> ids
-        self._tokens: dict[str, tuple[int, ...]] = {}  # whitespace-free token -> ids
+        self._reset()
 
     def _wordpiece(self, word: str) -> tuple[int, ...]:
         if len(word) > MAX_INPUT_CHARS_PER_WORD:
@@ -111,26 +111,35 @@ class ChunkTokenizer:
         return text
 
     def _token_ids(self, tokens: set[str]) -> None:
-        """Cache the ids of whitespace-free tokens: punctuation split, then WordPiece."""
+        """Index whitespace-free tokens and store their ids: punctuation split, then WordPiece."""
         punct = set(_ASCII_PUNCT)
         punct.update(c for c in _non_ascii("".join(tokens)) if unicodedata.category(c).startswith("P"))
         body = _class(punct)
         split = re.compile(f"[{body}]|[^{body}]+").findall
-        words, cache = self._words, self._tokens
+        words, vocab, index = self._words, self.vocab, self._tokens
+        new_ids: list[tuple[int, ...]] = []
         for token in tokens:
-            if token.isalnum():  # no punctuation inside: one word
-                ids = words.get(token)
-                if ids is None:
-                    ids = words[token] = self._wordpiece(token)
-                cache[token] = ids
-                continue
-            out = []
-            for w in split(token):
+            pieces = (token,) if token.isalnum() else split(token)  # alnum: no punctuation
+            out: tuple[int, ...] = ()
+            for w in pieces:
                 ids = words.get(w)
                 if ids is None:
-                    ids = words[w] = self._wordpiece(w)
-                out.extend(ids)
-            cache[token] = tuple(out)
+                    found = vocab.get(w)
+                    ids = words[w] = (found,) if found is not None and len(w) <= MAX_INPUT_CHARS_PER_WORD else self._wordpiece(w)
+                out += ids
+            index[token] = len(index)
+            new_ids.append(out)
+        lens = np.fromiter(map(len, new_ids), np.int64, len(new_ids))
+        self._flat = np.concatenate([self._flat, np.fromiter(itertools.chain.from_iterable(new_ids), np.int32, int(lens.sum()))])
+        self._off = np.concatenate([self._off, len(self._flat) - lens.sum() + np.cumsum(lens) - lens])
+        self._len = np.concatenate([self._len, lens])
+
+    def _reset(self) -> None:
+        self._words = {}  # word (no punctuation) -> ids
+        self._tokens = {_LINE: 0}  # whitespace-free token -> index into the tables below
+        self._flat = np.zeros(0, np.int32)  # ids of all indexed tokens, concatenated
+        self._off = np.zeros(1, np.int64)  # where each token's ids start in _flat
+        self._len = np.zeros(1, np.int64)  # how many ids (0 for the line marker)
 
     def ids(self, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Ids of all `lines`, concatenated, and the number of ids of each line."""
@@ -139,20 +148,21 @@ class ChunkTokenizer:
         text = "\n".join(lines)
         if text.count("\n") != len(lines) - 1:  # a line break inside a text is whitespace
             text = "\n".join(line.replace("\n", " ") for line in lines)
-        per_line = [line.split() for line in self.normalize(text).split("\n")]
-        tokens = list(itertools.chain.from_iterable(per_line))
+        # NUL never survives normalization: use it as a line marker token
+        tokens = self.normalize(text).replace("\n", f" {_LINE} ").split()
         if len(self._tokens) > 1_000_000:
-            self._tokens, self._words = {}, {}
+            self._reset()
         new = set(tokens).difference(self._tokens)
         if new:
             self._token_ids(new)
-        seqs = list(map(self._tokens.__getitem__, tokens))
-        token_lens = np.fromiter(map(len, seqs), np.int64, len(seqs))
-        flat = np.fromiter(itertools.chain.from_iterable(seqs), np.int32, int(token_lens.sum()))
-        cum = np.concatenate([[0], np.cumsum(token_lens)])
-        line_ends = np.cumsum(np.fromiter(map(len, per_line), np.int64, len(per_line)))
-        line_starts = np.concatenate([[0], line_ends[:-1]])
-        return flat, cum[line_ends] - cum[line_starts]
+        idx = np.fromiter(map(self._tokens.__getitem__, tokens), np.int64, len(tokens))
+        lens = self._len[idx]
+        total = int(lens.sum())
+        starts = np.cumsum(lens) - lens
+        flat = self._flat[np.repeat(self._off[idx] - starts, lens) + np.arange(total)]
+        cum = np.concatenate([[0], np.cumsum(lens)])
+        bounds = np.concatenate([[-1], np.flatnonzero(idx == 0), [len(idx)]])
+        return flat, cum[bounds[1:]] - cum[bounds[:-1] + 1]
 
     def tokenize_ids(self, texts: list[str]) -> list[list[int]]:
         flat, lengths = self.ids(list(texts))
