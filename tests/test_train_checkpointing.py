@@ -1,6 +1,5 @@
 """Atomic checkpoints: keep last N, ignore partial writes, refuse another config."""
 
-import json
 import os
 
 import numpy as np

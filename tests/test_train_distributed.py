@@ -255,7 +255,7 @@ def test_multiworker_two_processes_on_localhost(single_run, tmp_path):
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    for p, (o, e) in zip(procs, outs, strict=True):
+    for p, (_o, e) in zip(procs, outs, strict=True):
         assert p.returncode == 0, e[-3000:]
     assert "MultiWorkerMirroredStrategy: 2 worker(s), 2 replica(s)" in outs[0][0]
     a = np.array([r["loss"] for r in _log(single_run)])

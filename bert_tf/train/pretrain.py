@@ -154,8 +154,9 @@ def describe_data(source, what: str) -> dict:
             feature_lengths([f])
     vocab_size = manifest["settings"]["vocab"]["size"] if manifest else None
     vocab_path = manifest["settings"]["vocab"]["path"] if manifest else None
+    lowercase = manifest["settings"].get("lowercase", True) if manifest else True
     return {"files": files, "seq": seq, "predictions": preds, "vocab_size": vocab_size,
-            "vocab_path": vocab_path, "what": what}
+            "vocab_path": vocab_path, "lowercase": lowercase, "what": what}
 
 
 def _as_keras_batches(ds, *, ones_for_nsp=True):
@@ -404,5 +405,7 @@ def pretrain(o: PretrainOptions, log=_log) -> dict:
         pretrainer.save_pretrained(model_dir)
         if vocab and os.path.exists(vocab):
             shutil.copyfile(vocab, os.path.join(model_dir, "vocab.txt"))
+            _write_json_atomic(os.path.join(model_dir, "tokenizer_config.json"),
+                               {"do_lower_case": bool(train.get("lowercase", True))})
         _write_json_atomic(os.path.join(out, "metrics.json"), metrics)
     return metrics
