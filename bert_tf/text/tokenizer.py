@@ -151,10 +151,11 @@ class _Tables:
         self.mn_bmp_re = _char_class([r for r in mn_r if r[1] < 0x10000])
         self.mn_astral_re = _char_class([r for r in mn_r if r[1] >= 0x10000])
         self.astral_re = re.compile("[\U00010000-\U0010ffff]")
-        self.cjk_re = _char_class(sorted(CJK_RANGES))
-        body = _class_body(punct_r)
-        # A whitespace-free piece splits into single punctuation characters and runs of others.
-        self.split_re = re.compile(f"[{body}]|[^{body}]+")
+        cjk_r = sorted(CJK_RANGES)
+        self.cjk_bmp_re = _char_class([r for r in cjk_r if r[1] < 0x10000])
+        self.cjk_astral_re = _char_class([r for r in cjk_r if r[1] >= 0x10000])
+        self.punct_bmp_re = _char_class([r for r in punct_r if r[1] < 0x10000])
+        self.punct_astral_re = _char_class([r for r in punct_r if r[1] >= 0x10000])
 
 
 @functools.cache
@@ -216,6 +217,35 @@ def _fast_path_exceptions() -> tuple[int, ...]:
         _EXCEPTIONS_VERSIONS,
     )
     return compute_fast_path_exceptions()
+
+
+def basic_tokenize(text: str | bytes, lowercase: bool = True) -> list[str]:
+    """The original `BasicTokenizer.tokenize`: the words WordPiece then cuts.
+
+    Drops NUL, U+FFFD, Cc and Cf characters; isolates CJK ideographs; with ``lowercase``,
+    lowercases, applies NFD and drops Mn; isolates punctuation; splits on whitespace.
+    Lowercasing and NFD run on the whole text instead of word by word, which is the same
+    (their context rules stop at whitespace); punctuation is isolated by putting spaces around
+    it, which is what the original's split-then-join does.
+    """
+    t = _tables()
+    text = _to_str(text)
+    text = t.remove_bmp_re.sub("", text)
+    astral = t.astral_re.search(text) is not None
+    if astral:
+        text = t.remove_astral_re.sub("", text)
+        text = t.cjk_astral_re.sub(r" \g<0> ", text)
+    text = t.cjk_bmp_re.sub(r" \g<0> ", text)
+    if lowercase:
+        text = unicodedata.normalize("NFD", text.lower())
+        text = t.mn_bmp_re.sub("", text)
+        astral = t.astral_re.search(text) is not None
+        if astral:
+            text = t.mn_astral_re.sub("", text)
+    text = t.punct_bmp_re.sub(r" \g<0> ", text)
+    if astral:
+        text = t.punct_astral_re.sub(r" \g<0> ", text)
+    return text.split()
 
 
 def load_vocab(path: str | os.PathLike) -> collections.OrderedDict[str, int]:
@@ -395,17 +425,7 @@ class BertTokenizer:
 
     def basic_tokenize(self, text: str) -> list[str]:
         """Steps 1-4: cleaning, CJK splitting, (lowercasing), punctuation splitting."""
-        t = _tables()
-        text = _to_str(text)
-        text = t.remove_bmp_re.sub("", text)
-        text = t.remove_astral_re.sub("", text)
-        text = t.cjk_re.sub(r" \g<0> ", text)
-        text = self._normalize(text)
-        words: list[str] = []
-        split = t.split_re.findall
-        for piece in text.split():
-            words.extend(split(piece))
-        return words
+        return basic_tokenize(text, self.lowercase)
 
     def _wordpiece_ids(self, word: str) -> list[int]:
         ids = self._wp_cache.get(word)
