@@ -54,6 +54,8 @@ class CheckpointCallback(keras.callbacks.Callback):
         self._step_first = None
         self.seconds = 0.0
         self.steps_done = 0
+        self.bucket = 0  # step // every of the last save
+        self._last_logged = None
 
     def _save(self, step: int) -> None:
         if self.last_saved == step:
@@ -62,8 +64,9 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.last_saved = step
 
     def on_train_begin(self, logs=None):
-        self._t0 = time.perf_counter()
-        self._step0 = optimizer_step(self.model.optimizer)
+        if self._t0 is None:  # fit_steps may call fit more than once
+            self._t0 = time.perf_counter()
+            self._step0 = optimizer_step(self.model.optimizer)
 
     def on_train_batch_end(self, batch, logs=None):
         opt = self.model.optimizer
@@ -72,22 +75,26 @@ class CheckpointCallback(keras.callbacks.Callback):
             self._t_first, self._step_first = time.perf_counter(), step
         logs = {k: float(v) for k, v in (logs or {}).items()}
         self.last_logs = logs
-        if self.log_path:
+        if self.log_path and step != self._last_logged:  # one line per optimizer update
+            self._last_logged = step
             with open(self.log_path, "a") as f:
                 f.write(json.dumps({"step": step, "next_lr": current_learning_rate(opt), **logs}) + "\n")
         if step >= self.total_steps:
             self.model.stop_training = True
-        if step % self.every == 0 or step >= self.total_steps:
+        # Save on reaching (or, when fp16 loss scaling skipped updates within one compiled
+        # call, passing) a multiple of `every`, and at the last step.
+        if step // self.every > self.bucket or step >= self.total_steps:
             self._save(step)
+            self.bucket = step // self.every
 
     def on_train_end(self, logs=None):
         step = optimizer_step(self.model.optimizer)
         self._save(step)
         now = time.perf_counter()
-        self.steps_done = step - (self._step0 or 0)
+        self.steps_done = step - (self._step0 if self._step0 is not None else step)
         self.seconds = now - self._t0
         self.first_call_seconds = (self._t_first or now) - self._t0
-        steady = step - (self._step_first or step)
+        steady = step - (step if self._step_first is None else self._step_first)
         self.steady_steps_per_second = (
             steady / (now - self._t_first) if steady and now > self._t_first else None)
 
@@ -173,6 +180,8 @@ def fit_steps(
         model.train_function = None  # rebuilt by fit with the new loop length
     initial_epoch = start // checkpoint_every
     epochs = math.ceil(total_steps / checkpoint_every)
+    ckpt_cb.bucket = start // checkpoint_every
+    ckpt_cb._last_logged = start
     model.fit(
         dataset,
         epochs=epochs,
@@ -183,6 +192,29 @@ def fit_steps(
         verbose=verbose,
     )
     step = optimizer_step(model.optimizer)
+    # With fp16, LossScaleOptimizer skips updates whose gradients overflow (mostly in the
+    # first steps, while it lowers the scale), so the batches ran out before the step count.
+    # Top up one batch per call, so the run still ends exactly at `total_steps`.
+    while step < total_steps:
+        if model.steps_per_execution != 1:
+            model.steps_per_execution = 1
+            model.train_function = None
+        remaining = total_steps - step
+        model.fit(
+            make_dataset(step) if make_dataset is not None else dataset,
+            epochs=1,
+            steps_per_epoch=remaining * accumulation_steps,
+            callbacks=[ckpt_cb, *callbacks],
+            shuffle=False,
+            verbose=verbose,
+        )
+        new = optimizer_step(model.optimizer)
+        if new == step:
+            raise RuntimeError(
+                f"no optimizer update in {remaining * accumulation_steps} batches: the "
+                "gradients are not finite (diverged or fp16 overflow at every loss scale)"
+            )
+        step = new
     return {
         "resumed_from_step": resumed_from,
         "step": step,

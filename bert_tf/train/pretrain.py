@@ -126,8 +126,11 @@ def default_data(output: str, vocab: str, max_seq_length: int, max_predictions: 
                             seed=seed + (name == "eval"), num_shards=4 if name == "train" else 1)
         out = os.path.join(root, name)
         t0 = time.perf_counter()
-        manifest = create_pretraining_data([text], vocab, out, settings,
-                                           workers=min(4, os.cpu_count() or 1))
+        # No worker processes under JAX: forking a process that runs JAX threads can deadlock.
+        import keras
+
+        workers = 1 if keras.backend.backend() == "jax" else min(4, os.cpu_count() or 1)
+        manifest = create_pretraining_data([text], vocab, out, settings, workers=workers)
         if not manifest.get("reused"):
             log(f"made {name} data from the Wikipedia sample: {manifest['instances']:,} "
                 f"instances from {len(documents)} articles in {time.perf_counter() - t0:.1f} s")
