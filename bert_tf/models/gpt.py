@@ -6,8 +6,8 @@
 
 The block is the shared `bert_tf.layers.TransformerBlock` with `causal=True`: position t
 attends to positions 0..t only, so a whole sequence trains as n next-token predictions at
-once. `norm_first=False` (default) is GPT-1's post-LN ordering, exactly BERT's;
-`norm_first=True` is GPT-2's pre-LN ordering, which then needs a final LayerNorm.
+once. `norm_first=True` (default) is GPT-2's pre-LN ordering, which then needs a final
+LayerNorm; `norm_first=False` is GPT-1's post-LN ordering, exactly BERT's.
 
 Pieces, in reading order:
 - `GPTConfig`: every number that fixes the model's shape.
@@ -45,7 +45,9 @@ class GPTConfig:
     activation: str = "gelu_approximate"  # GPT-1 used the tanh-approximate GELU
     layer_norm_epsilon: float = 1e-5
     initializer_range: float = 0.02
-    norm_first: bool = False  # False: GPT-1 / BERT post-LN; True: GPT-2 pre-LN
+    # True: GPT-2's pre-LN blocks (+ a final LayerNorm), which train quickly at high learning
+    # rates; False: GPT-1's post-LN (BERT's ordering), which needs a lower rate / longer warmup.
+    norm_first: bool = True
 
     def __post_init__(self):
         if self.hidden_size % self.num_heads:
@@ -193,10 +195,15 @@ class GPTLanguageModel(keras.Model):
         """
         ids = np.array(prompt_ids, dtype="int32", ndmin=2)
         rng = np.random.default_rng(seed)
-        window = self.config.max_length
+        # One fixed input shape for every step, so the forward pass is traced/compiled once:
+        # the context sits at the left and the padding after it is never seen (causal).
+        window = min(self.config.max_length, ids.shape[1] + max_new_tokens)
+        buffer = np.zeros((ids.shape[0], window), "int32")
         for _ in range(max_new_tokens):
             context = ids[:, -window:]
-            logits = self(context, training=False)[:, -1, :]
+            length = context.shape[1]
+            buffer[:, :length] = context
+            logits = self.predict_on_batch(buffer)[:, length - 1, :]
             next_ids = sample_next(logits, temperature, top_k, rng)
             ids = np.concatenate([ids, next_ids[:, None].astype("int32")], axis=1)
         return ids
