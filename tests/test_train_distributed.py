@@ -123,12 +123,12 @@ def _worker(argv):
 
         callbacks.append(Slow())
 
-    out = a.out if placement.is_chief else os.path.join(a.out, f"worker{placement.worker_index}")
+    # every worker reads checkpoints from the shared run directory; only the chief writes
     result = fit_steps(
         model,
         None,
         total_steps=a.steps,
-        output_dir=out,
+        output_dir=a.out,
         checkpoint_every=a.checkpoint_every,
         keep=2,
         resume=a.resume,

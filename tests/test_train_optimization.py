@@ -58,8 +58,9 @@ def test_weight_decay_skips_layernorm_and_bias(name):
     # Make biases/betas non-zero so "unchanged" is meaningful.
     for v in model.trainable_variables:
         v.assign(np.full(v.shape, 0.5, "float32") + np.asarray(v.value) * 0)
-    opt = create_optimizer(model, learning_rate=0.1, total_steps=10, optimizer=name,
-                           weight_decay=0.01)
+    opt = create_optimizer(
+        model, learning_rate=0.1, total_steps=10, optimizer=name, weight_decay=0.01
+    )
     before = {v.path: np.asarray(v.value).copy() for v in model.trainable_variables}
     zeros = [keras.ops.zeros(v.shape) for v in model.trainable_variables]
     opt.apply(zeros, model.trainable_variables)
@@ -96,10 +97,16 @@ def test_gradient_accumulation_matches_the_large_batch():
 
     def train(accumulation, batch):
         model = _tiny_model(seed=3)
-        opt = create_optimizer(model, learning_rate=1e-2, total_steps=4, warmup_steps=1,
-                               accumulation_steps=accumulation)
-        model.compile(optimizer=opt,
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        opt = create_optimizer(
+            model,
+            learning_rate=1e-2,
+            total_steps=4,
+            warmup_steps=1,
+            accumulation_steps=accumulation,
+        )
+        model.compile(
+            optimizer=opt, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        )
         model.fit(x, y, batch_size=batch, epochs=2, shuffle=False, verbose=0)
         return model, opt
 
@@ -107,8 +114,9 @@ def test_gradient_accumulation_matches_the_large_batch():
     small, small_opt = train(2, 8)
     assert int(big_opt.iterations) == int(small_opt.iterations) == 2
     for a, b in zip(big.trainable_variables, small.trainable_variables, strict=True):
-        np.testing.assert_allclose(np.asarray(a.value), np.asarray(b.value), atol=2e-6,
-                                   err_msg=a.path)
+        np.testing.assert_allclose(
+            np.asarray(a.value), np.asarray(b.value), atol=2e-6, err_msg=a.path
+        )
 
 
 def test_lamb_trains_a_small_classifier():
@@ -120,11 +128,15 @@ def test_lamb_trains_a_small_classifier():
     x = rng.normal(size=(256, 5)).astype("float32")
     y = (x[:, 0] + x[:, 1] > 0).astype("int32") + (x[:, 2] > 1).astype("int32")
     model = _tiny_model()
-    opt = create_optimizer(model, learning_rate=5e-2, total_steps=80, warmup_steps=8,
-                           optimizer="lamb")
+    opt = create_optimizer(
+        model, learning_rate=5e-2, total_steps=80, warmup_steps=8, optimizer="lamb"
+    )
     assert isinstance(opt, BertLamb)
-    model.compile(optimizer=opt, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=opt,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     hist = model.fit(x, y, batch_size=32, epochs=10, verbose=0).history
     assert hist["loss"][-1] < 0.6 * hist["loss"][0]
     assert hist["accuracy"][-1] > 0.8

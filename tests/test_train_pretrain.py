@@ -149,4 +149,4 @@ def test_jax_two_devices_refuse_odd_batch(data, tmp_path):
     assert "DataParallel over 2 CPU device(s)" in p.stderr
     assert p.stderr.strip().splitlines()[-1] == (
         "bert-tf pretrain: error: batch size 7 is not divisible by the 2 replicas of strategy "
-        "'mirrored'; use a multiple of 2")
+        "'data_parallel'; use a multiple of 2")

@@ -37,7 +37,7 @@ import sys
 
 import numpy as np
 
-from bert_tf.errors import BertTfError, DataError
+from bert_tf.errors import BertTfError, CheckpointError, DataError
 
 TASKS = ("classify", "pair", "tag", "span")
 
@@ -470,10 +470,13 @@ def finetune(o: FinetuneOptions, log=_log) -> dict:
     verbose = o.verbose
     if verbose == "auto":
         verbose = 1 if sys.stderr.isatty() else 2
-    result = fit_steps(model, None, total_steps=total, output_dir=o.output,
-                       checkpoint_every=steps_per_epoch, keep=1, resume=o.resume,
-                       placement=placement, make_dataset=make_dataset, verbose=verbose,
-                       extra_state={"task": o.task, "init": o.init, "labels": num_labels})
+    try:
+        result = fit_steps(model, None, total_steps=total, output_dir=o.output,
+                           checkpoint_every=steps_per_epoch, keep=1, resume=o.resume,
+                           placement=placement, make_dataset=make_dataset, verbose=verbose,
+                           extra_state={"task": o.task, "init": o.init, "labels": num_labels})
+    except FileExistsError as err:
+        raise CheckpointError(str(err)) from None
     metrics = {"task": o.task, "data": source, "init": o.init, "step": result["step"],
                "loss": result["logs"].get("loss"), "resumed_from_step": result["resumed_from_step"],
                "train_examples": n_train, "heldout_examples": len(eval_enc["token_ids"])}

@@ -322,7 +322,8 @@ def pretrain(o: PretrainOptions, log=_log) -> dict:
     strategy.apply_keras_workarounds(task, placement)
     n_params = int(sum(math.prod(v.shape) for v in pretrainer.trainable_variables))
     log(f"model: BERT-{o.preset} {config.num_layers}L/{config.hidden_size}H, vocab {vocab_size:,}, "
-        f"{n_params / 1e6:.1f} M parameters, {MIXED_PRECISION[o.mixed_precision]} precision, optimizer {o.optimizer}")
+        f"{n_params / 1e6:.1f} M parameters, {MIXED_PRECISION[o.mixed_precision]} precision, "
+        f"optimizer {o.optimizer}, XLA {'on' if task.jit_compile else 'off'}")
 
     from bert_tf.data.pipeline import pretraining_dataset
 

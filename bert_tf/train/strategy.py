@@ -239,7 +239,7 @@ def _resolve_jax(name: str) -> Placement:
     if name == "auto":
         desc = f"auto → {desc}"
     return Placement(
-        name if name != "auto" else "mirrored",
+        name if name != "auto" else "data_parallel",
         "jax",
         len(devices),
         desc,
