@@ -24,7 +24,7 @@ for ASCII, ``str.lower`` / ``unicodedata.normalize`` / one regex for the rest), 
 because lowercasing context (final sigma) and NFD reordering never cross whitespace. Only
 the splitting and WordPiece (steps 2, 4, 5) run in tensorflow-text's `FastWordpieceTokenizer`
 (C++), whose character classes agree with the original for every code point except a short,
-checked list (`fast_path_exceptions`). Lines containing one of those, or a lone surrogate, and
+checked list (`compute_fast_path_exceptions`). Lines containing one of those, or a lone surrogate, and
 lines where a long word could make the two disagree on the 200-character limit, are
 tokenized by the exact Python path instead. Every step is compared with the original code in
 `tests/test_tokenizer.py`.
@@ -292,9 +292,11 @@ class BertTokenizer:
         [SEP] [MASK]``).
       lowercase: lowercase and strip accents (uncased models) or not (cased models).
 
-    ``tokenize(text)`` gives wordpiece strings, ``tokenize_ids(texts)`` ids for a batch
-    (fast path), ``tok(texts, pair_texts, max_length)`` model inputs, ``tf_tokenize`` /
-    ``tf_encode`` the same inside ``tf.data``.
+    ``tokenize(text)`` gives wordpiece strings (pure Python), ``tokenize_ids(texts)`` ids
+    for a batch, ``tok(texts, pair_texts, max_length)`` model inputs, ``tf_tokenize`` /
+    ``tf_encode`` the same inside ``tf.data``. ``tokenize_ids`` and ``tok(...)`` load
+    tensorflow-text on first use (they fall back to the exact Python path without it);
+    importing this module and ``tokenize`` never import TensorFlow.
     """
 
     def __init__(self, vocab_path: str | os.PathLike, lowercase: bool = True):
@@ -508,6 +510,7 @@ class BertTokenizer:
                 "unsafe_re": _char_class(_ranges(unsafe)),
                 "threads": max(1, min(4, os.cpu_count() or 1)),
                 "pool": None,
+                "pid": None,
             }
         return self._fast
 
@@ -538,10 +541,11 @@ class BertTokenizer:
         ends = np.cumsum(np.fromiter(map(len, texts), np.int64, n) + 1)
         cuts = np.searchsorted(ends, np.arange(1, k) * (ends[-1] / k))
         bounds = sorted({0, n, *cuts.tolist()})
-        if state["pool"] is None:
+        if state["pool"] is None or state["pid"] != os.getpid():  # none yet, or forked
             from concurrent.futures import ThreadPoolExecutor
 
             state["pool"] = ThreadPoolExecutor(state["threads"], thread_name_prefix="bert_tf_tok")
+            state["pid"] = os.getpid()
         parts = state["pool"].map(
             lambda ab: self._fast_chunk(state, texts[ab[0] : ab[1]]),
             zip(bounds[:-1], bounds[1:], strict=True),
