@@ -32,7 +32,7 @@ Where this differs from the original, on purpose:
   each chunk is processed on its own (documents shuffled, instances created, shuffled, masked
   and serialized) and written out, so memory is bounded by a few chunks per worker.
 - **NSP random documents come from the same chunk** (a window of about ``chunk_bytes`` of
-  text, ~400 Wikipedia articles per MiB) instead of the whole corpus. Within a window the
+  text: ~40 of the sample's long articles, a few hundred average ones) instead of the whole corpus. Within a window the
   draw is the original's: up to 10 tries for a document other than the current one.
 - **Shuffling is per chunk**, not global; each chunk's shuffled instances are spread over all
   shards, and the input pipeline interleaves shards and shuffles again.
