@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     keys = ("step", "loss", "mlm_accuracy", "nsp_accuracy", "mlm_most_frequent_token_accuracy",
             "resumed_from_step", "steps_per_second")
     print(json.dumps({k: metrics.get(k) for k in keys}))
-    print(f"bert-tf pretrain: wrote {os.path.join(args.output, 'metrics.json')} and "
-          f"{os.path.join(args.output, 'model')}", flush=True)
+    if metrics.get("chief", True):
+        print(f"bert-tf pretrain: wrote {os.path.join(args.output, 'metrics.json')} and "
+              f"{os.path.join(args.output, 'model')}", flush=True)
     return 0

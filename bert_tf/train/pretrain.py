@@ -403,6 +403,7 @@ def pretrain(o: PretrainOptions, log=_log) -> dict:
         "batch_size": o.batch_size,
         "max_seq_length": o.max_seq_length,
         "vocab": vocab,
+        "chief": is_chief,
     }
     if is_chief:
         model_dir = os.path.join(out, "model")
