@@ -76,6 +76,14 @@ def test_shape_mismatch_names_the_tensor_and_both_shapes(tmp_path):
 
 
 @pytest.mark.multibackend
+def test_loading_fewer_layers_warns_about_the_rest(tmp_path):
+    BertModel(tiny_config(num_layers=2)).save_pretrained(tmp_path / "ckpt")
+    with pytest.warns(UserWarning, match=r"ignored 16 tensor\(s\) this model has no place for.*layer_1"):
+        model = BertModel.from_pretrained(tmp_path / "ckpt", config=tiny_config(num_layers=1))
+    assert len(model.encoder_layers) == 1
+
+
+@pytest.mark.multibackend
 def test_missing_tensor_and_bad_files_are_clear_errors(tmp_path):
     from safetensors.numpy import load_file, save_file
 

@@ -103,12 +103,14 @@ def assign(model, tensors: dict, source: str, unused=()) -> None:
     if skipped:
         warnings.warn(f"{source}: no weights for {', '.join(skipped)}; left as initialised",
                       stacklevel=3)
-    # Heads that a BertModel does not have are dropped silently; anything else is reported.
+    # Tensors the model has no place for (e.g. extra layers) are reported; pretraining heads
+    # are dropped silently when loading just the encoder.
+    unused = list(unused) + [tensors[n].source_name for n in tensors if n not in variables]
     if not hasattr(model, "mlm_head"):
-        unused = [n for n in unused if not n.startswith(("cls", "cls."))]
+        unused = [n for n in unused if not n.startswith(("cls/", "cls."))]
     if unused:
-        warnings.warn(f"{source}: ignored {len(unused)} tensor(s) not part of BERT, e.g. "
-                      f"{unused[0]!r}", stacklevel=3)
+        warnings.warn(f"{source}: ignored {len(unused)} tensor(s) this model has no place "
+                      f"for, e.g. {unused[0]!r}", stacklevel=3)
 
 
 def load_into(model, path, fmt: str | None = None) -> str:
