@@ -22,9 +22,17 @@ GOOGLE_BERT_CONFIG = {  # uncased_L-12_H-768_A-12/bert_config.json, verbatim
 }
 
 
-@pytest.mark.parametrize("name, layers, hidden", [
-    ("tiny", 2, 128), ("mini", 4, 256), ("small", 4, 512), ("medium", 8, 512),
-    ("base", 12, 768), ("large", 24, 1024)])
+@pytest.mark.parametrize(
+    "name, layers, hidden",
+    [
+        ("tiny", 2, 128),
+        ("mini", 4, 256),
+        ("small", 4, 512),
+        ("medium", 8, 512),
+        ("base", 12, 768),
+        ("large", 24, 1024),
+    ],
+)
 def test_presets_match_the_released_sizes(name, layers, hidden):
     c = BertConfig.preset(name)
     assert (c.num_layers, c.hidden_size) == (layers, hidden)
@@ -58,12 +66,22 @@ def test_google_bert_config_gelu_means_tanh_approximation(tmp_path):
     assert c.layer_norm_epsilon == 1e-12  # the original code hard-codes it
 
 
-@pytest.mark.parametrize("hidden_act, expected", [
-    ("gelu", "gelu_exact"), ("gelu_new", "gelu_approximate"),
-    ("gelu_pytorch_tanh", "gelu_approximate"), ("relu", "relu")])
+@pytest.mark.parametrize(
+    "hidden_act, expected",
+    [
+        ("gelu", "gelu_exact"),
+        ("gelu_new", "gelu_approximate"),
+        ("gelu_pytorch_tanh", "gelu_approximate"),
+        ("relu", "relu"),
+    ],
+)
 def test_hugging_face_config_gelu_means_exact_erf(hidden_act, expected):
-    values = {**GOOGLE_BERT_CONFIG, "model_type": "bert", "hidden_act": hidden_act,
-              "layer_norm_eps": 1e-7}
+    values = {
+        **GOOGLE_BERT_CONFIG,
+        "model_type": "bert",
+        "hidden_act": hidden_act,
+        "layer_norm_eps": 1e-7,
+    }
     c = BertConfig.from_dict(values)
     assert c.activation == expected
     assert c.layer_norm_epsilon == 1e-7
