@@ -456,7 +456,9 @@ def finetune(o: FinetuneOptions, log=_log) -> dict:
         opt = optimization.create_optimizer(
             model, learning_rate=o.learning_rate, total_steps=total,
             warmup_steps=int(o.warmup_fraction * total), weight_decay=o.weight_decay)
-        model.compile(optimizer=opt, jit_compile=o.jit_compile, **compile_args(o.task))
+        model.compile(optimizer=opt,
+                      jit_compile=strategy.resolve_jit_compile(o.jit_compile, placement, model),
+                      **compile_args(o.task))
     strategy.apply_keras_workarounds(model, placement)
 
     import tensorflow as tf

@@ -317,7 +317,8 @@ def pretrain(o: PretrainOptions, log=_log) -> dict:
             warmup_steps=warmup, optimizer=o.optimizer, weight_decay=o.weight_decay,
             clipnorm=o.clipnorm, accumulation_steps=o.accumulation_steps,
         )
-        task.compile(optimizer=opt, jit_compile=o.jit_compile,
+        task.compile(optimizer=opt,
+                     jit_compile=strategy.resolve_jit_compile(o.jit_compile, placement, task),
                      steps_per_execution=o.steps_per_execution, **losses.compile_args())
     strategy.apply_keras_workarounds(task, placement)
     n_params = int(sum(math.prod(v.shape) for v in pretrainer.trainable_variables))

@@ -301,3 +301,20 @@ def apply_keras_workarounds(model, placement: Placement) -> None:
 
         model.train_step = types.MethodType(lambda self, d: _rank1(cls.train_step(self, d)), model)
         model.test_step = types.MethodType(lambda self, d: _rank1(cls.test_step(self, d)), model)
+
+
+def resolve_jit_compile(requested, placement: Placement, model) -> bool | str:
+    """XLA where it helps. Keras' `jit_compile="auto"` turns XLA off on CPU-only TensorFlow
+    machines and under any tf.distribute strategy (even OneDeviceStrategy); on one device
+    XLA is faster for BERT on CPU too (DESIGN.md §7), so "auto" here means: on for a single
+    TF device when every layer supports it, off for several TF replicas (as Keras does), off
+    for TPUStrategy (which compiles with XLA anyway), and Keras' own "auto" on JAX."""
+    if requested != "auto":
+        return bool(requested)
+    if placement.backend != "tensorflow":
+        return "auto"
+    if placement.num_replicas > 1 or placement.name == "tpu":
+        return False
+    from keras.src.trainers.trainer import model_supports_jit
+
+    return bool(model_supports_jit(model))
