@@ -23,12 +23,8 @@ import sys
 import tempfile
 import time
 
+import _benchpath  # noqa: F401  (before other packages: repo root, not bench/, on sys.path)
 import psutil
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-# bench/ holds tokenize.py, which would shadow the standard library module of that name
-sys.path[:] = [REPO] + [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 
 VOCAB = os.path.join(
     sys.prefix, "lib", f"python{sys.version_info.major}.{sys.version_info.minor}",

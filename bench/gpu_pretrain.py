@@ -18,12 +18,11 @@ import random
 import sys
 import time
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]  # bench/tokenize.py
-sys.path.insert(0, os.path.dirname(_HERE))
+import _benchpath  # noqa: F401  (before other packages: repo root, not bench/, on sys.path)
+
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 # Dense bf16 peaks (TFLOP/s, no sparsity) by substrings of jax's device_kind.
 BF16_PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0,

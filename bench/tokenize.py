@@ -14,22 +14,17 @@ Run: .venv/bin/python bench/tokenize.py [--repeat 2] [--rounds 3] [--no-parity]
 
 from __future__ import annotations
 
+import argparse
+import bz2
+import os
+import statistics
 import sys
+import time
 from pathlib import Path
 
-# This file is named like the standard library's `tokenize` module, which numpy/inspect
-# import later: keep its folder off the import path.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
-import argparse  # noqa: E402
-import bz2  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import _benchpath  # noqa: F401  (before other packages: repo root, not bench/, on sys.path)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def wikipedia_lines() -> list[str]:

@@ -13,19 +13,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
-# Run as `python bench/train_step.py`, Python puts bench/ first on sys.path, where
-# bench/tokenize.py would shadow the standard library's tokenize. Use the repo root instead.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
-sys.path.insert(0, os.path.dirname(_HERE))
+import _benchpath  # noqa: F401  (before other packages: repo root, not bench/, on sys.path)
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def matmul_peak_gflops(n=2048, repeats=5):
