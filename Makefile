@@ -1,6 +1,6 @@
 # The course in three targets. `make lab` to learn, `make test` to check everything.
-# All targets create and reuse ./.venv; nothing is installed outside it except a user-level
-# Jupyter kernel spec named "bert-tf-course".
+# All targets create and reuse ./.venv and install nothing outside it (the Jupyter kernel
+# "bert-tf-course" is registered inside the venv, so clones never re-point each other's).
 
 PYTHON ?= python3
 VENV   ?= .venv
