@@ -20,6 +20,8 @@ import time
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # ~10 subprocesses that each import TensorFlow or JAX
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 PY = sys.executable

@@ -54,6 +54,7 @@ def _log(out):
         return [json.loads(line) for line in f]
 
 
+@pytest.mark.slow
 def test_kill_dash_nine_then_resume_ends_at_requested_step(data, tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(_cli(*_common(data, out, 40)), env=_env(),
