@@ -149,6 +149,7 @@ class ELMo(keras.Model):
         self.backward_lstms = [lstm("backward", i) for i in range(num_layers)]
         self.dropout = keras.layers.Dropout(dropout, dtype=policy, name="dropout")
         self.softmax = keras.layers.Dense(vocab_size, dtype=policy, name="softmax")  # shared
+        self.build()  # shapes depend only on the arguments: create the weights now
 
     def build(self, input_shape=None):
         if self.built:
@@ -218,8 +219,11 @@ class ELMoLanguageModel(keras.Model):
         kwargs.setdefault("name", "elmo_lm")
         super().__init__(**kwargs)
         self.elmo = elmo
+        self.build()
 
     def build(self, input_shape=None):
+        if self.built:
+            return
         self.elmo.build()
         self.built = True
 
