@@ -10,7 +10,7 @@ from bert_tf.models.cnn import ConvBlock, SmallCNN
 pytestmark = pytest.mark.multibackend
 
 
-def _images(n=6, size=28, seed=0):
+def _images(n=6, size=16, seed=0):
     return np.random.default_rng(seed).random((n, size, size)).astype("float32")
 
 
@@ -19,11 +19,11 @@ def _np(x):
 
 
 def test_groups_shapes_and_weight_names():
-    model = SmallCNN(num_classes=5, filters=(4, 8, 16), dense_units=12)
+    model = SmallCNN(num_classes=5, image_shape=(16, 16), filters=(4, 8, 16), dense_units=12)
     assert model.layer_groups == ["block_1", "block_2", "block_3", "dense", "head"]
     feats = model.features(_images())
     assert {k: tuple(v.shape) for k, v in feats.items()} == {
-        "block_1": (6, 14, 14, 4), "block_2": (6, 7, 7, 8), "block_3": (6, 3, 3, 16),
+        "block_1": (6, 8, 8, 4), "block_2": (6, 4, 4, 8), "block_3": (6, 2, 2, 16),
         "dense": (6, 12), "head": (6, 5)}
     np.testing.assert_allclose(_np(model(_images())), _np(feats["head"]), atol=1e-6)
     assert [v.path for v in model.weights] == [
@@ -32,7 +32,7 @@ def test_groups_shapes_and_weight_names():
         "small_cnn/head/kernel", "small_cnn/head/bias"]
     # 3x3 convolutions: 9 * c_in * c_out + c_out parameters per block.
     assert model.count_params() == (9 * 4 + 4) + (9 * 4 * 8 + 8) + (9 * 8 * 16 + 16) \
-        + (3 * 3 * 16 * 12 + 12) + (12 * 5 + 5)
+        + (2 * 2 * 16 * 12 + 12) + (12 * 5 + 5)
 
 
 def test_channels_last_images_and_other_sizes():
@@ -60,7 +60,7 @@ def test_conv_block_is_conv_relu_then_max_pool():
 
 
 def test_freeze_sets_trainable_groups():
-    model = SmallCNN(num_classes=5, filters=(4, 8))
+    model = SmallCNN(num_classes=5, image_shape=(16, 16), filters=(4, 8))
     total = len(model.trainable_weights)
     model.freeze(2)
     assert model.trainable_groups() == ["dense", "head"]
@@ -75,7 +75,7 @@ def test_freeze_sets_trainable_groups():
 
 
 def test_with_new_head_keeps_body_and_leaves_original_alone():
-    model = SmallCNN(num_classes=5, filters=(4, 8), dense_units=10)
+    model = SmallCNN(num_classes=5, image_shape=(16, 16), filters=(4, 8), dense_units=10)
     model.freeze(2)
     x = _images()
     before = _np(model(x))
@@ -92,7 +92,7 @@ def test_with_new_head_keeps_body_and_leaves_original_alone():
 
 
 def test_with_new_head_keep_copies_only_the_lowest_groups():
-    model = SmallCNN(num_classes=5, filters=(4, 8), dense_units=10)
+    model = SmallCNN(num_classes=5, image_shape=(16, 16), filters=(4, 8), dense_units=10)
     copy = model.with_new_head(2, keep=2, seed=3)  # both conv blocks, a fresh dense layer
     for name in ("block_1", "block_2"):
         for a, b in zip(copy.group(name).get_weights(), model.group(name).get_weights(),
@@ -108,14 +108,15 @@ def test_with_new_head_keep_copies_only_the_lowest_groups():
 
 
 def test_first_layer_filters_layout():
-    model = SmallCNN(filters=(6, 8))
+    model = SmallCNN(image_shape=(16, 16), filters=(6, 8))
     filters = model.first_layer_filters()
     assert filters.shape == (6, 3, 3, 1)
     np.testing.assert_allclose(filters[2, :, :, 0], _np(model.blocks[0].conv.kernel)[:, :, 0, 2])
 
 
 def test_keras_round_trip_in_safe_mode(tmp_path):
-    model = SmallCNN(num_classes=4, filters=(4, 8), dense_units=10, dropout=0.25)
+    model = SmallCNN(num_classes=4, image_shape=(16, 16), filters=(4, 8), dense_units=10,
+                     dropout=0.25)
     x = _images()
     path = str(tmp_path / "cnn.keras")
     model.save(path)
