@@ -106,6 +106,9 @@ def test_kill_dash_nine_then_resume_ends_at_requested_step(data, tmp_path):
     assert ckpts == ["ckpt-00000020", "ckpt-00000030", "ckpt-00000040"]
     # the exported model loads with its MLM/NSP heads
     assert (out / "model" / "model.safetensors").exists() and (out / "model" / "vocab.txt").exists()
+    # TensorBoard event files, from both the killed and the resumed run
+    events = list((out / "logs").rglob("events.out.tfevents.*"))
+    assert events, "no TensorBoard event files under logs/"
 
     # resuming a finished run does nothing and still reports the final step
     again = subprocess.run(_cli(*_common(data, out, 40), "--resume"), env=_env(),

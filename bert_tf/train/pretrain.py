@@ -28,7 +28,6 @@ freshly shuffled data rather than replaying the batches seen before the crash.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import math
 import os
@@ -338,15 +337,9 @@ def pretrain(o: PretrainOptions, log=_log) -> dict:
 
     # -- train ------------------------------------------------------------------------------
     # TensorBoard (written with tf.summary, also on the JAX backend): scalars every 50 steps.
-    # tf.summary needs the `tensorboard` package, which the pinned stack does not install.
-    callbacks = []
-    if importlib.util.find_spec("tensorboard") is not None:
-        log_dir = os.path.join(out, "logs" if is_chief else f"logs-worker{placement.worker_index}")
-        callbacks.append(keras.callbacks.TensorBoard(
-            log_dir=log_dir, update_freq=max(1, min(o.checkpoint_every, 50)) * o.accumulation_steps))
-    else:
-        log("TensorBoard logs off: `pip install tensorboard` to get them "
-            "(train_log.jsonl has the same scalars)")
+    log_dir = os.path.join(out, "logs" if is_chief else f"logs-worker{placement.worker_index}")
+    callbacks = [keras.callbacks.TensorBoard(
+        log_dir=log_dir, update_freq=max(1, min(o.checkpoint_every, 50)) * o.accumulation_steps)]
     verbose = o.verbose
     if verbose == "auto":
         verbose = 1 if sys.stderr.isatty() else 2
