@@ -19,6 +19,7 @@ import os
 from typing import Any
 
 from bert_tf.errors import CheckpointError
+from bert_tf.io import write_atomic
 
 ACTIVATIONS = ("gelu_approximate", "gelu_exact", "relu", "tanh", "silu")
 
@@ -149,10 +150,7 @@ class BertConfig:
         """Our own JSON (explicit activation). Writes `path` atomically when given."""
         text = json.dumps({"format": "bert_tf", **self.to_dict()}, indent=2) + "\n"
         if path is not None:
-            tmp = f"{path}.tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
+            write_atomic(path, text)
         return text
 
     @classmethod

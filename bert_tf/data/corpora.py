@@ -28,10 +28,10 @@ import functools
 import importlib.util
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 
 from bert_tf.errors import DataError
+from bert_tf.io import write_atomic
 
 __all__ = [
     "WIKIPEDIA_SAMPLE_FILE",
@@ -458,17 +458,5 @@ def write_pretraining_text(documents: Iterable[Sequence[str]], path: str | os.Pa
             n_docs += 1
             n_sents += len(lines)
     data = "\n".join(chunks).encode("utf-8")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".txt", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, data)
     return {"path": path, "documents": n_docs, "sentences": n_sents, "bytes": len(data)}

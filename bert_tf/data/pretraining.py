@@ -58,6 +58,7 @@ import numpy as np
 
 from bert_tf.data import masking, tfrecord
 from bert_tf.errors import DataError
+from bert_tf.io import write_atomic
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -731,7 +732,7 @@ def create_pretraining_data(
             "workers": workers,
             "seconds": round(elapsed, 3),
         }
-        tfrecord.write_atomic(
+        write_atomic(
             os.path.join(output_dir, MANIFEST),
             (json.dumps(manifest, indent=1) + "\n").encode("utf-8"),
         )

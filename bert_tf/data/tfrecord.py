@@ -18,7 +18,6 @@ both directions.
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Iterator, Sequence
 
@@ -227,21 +226,6 @@ def frame_records(flat: np.ndarray, lengths: np.ndarray) -> bytes:
         ]
     )
     return framed.tobytes()
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write `data` to `path` so that the file appears complete or not at all."""
-    tmp = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 # ---------------------------------------------------------------- reading, without TensorFlow

@@ -18,11 +18,11 @@ from __future__ import annotations
 import collections
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from bert_tf.errors import DataError
+from bert_tf.io import write_atomic
 from bert_tf.text.tokenizer import SPECIAL_TOKENS, basic_tokenize
 
 DEFAULT_NUM_UNUSED = 100
@@ -156,19 +156,7 @@ def write_vocab(tokens: list[str], path: str | os.PathLike) -> None:
     for t in tokens:
         if not t or t != t.strip() or "\n" in t:
             raise ValueError(f"token {t!r} would not survive a vocab.txt round trip")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write("".join(t + "\n" for t in tokens))
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, "".join(t + "\n" for t in tokens))
 
 
 def train_vocab(

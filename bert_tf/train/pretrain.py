@@ -36,6 +36,7 @@ import sys
 import time
 
 from bert_tf.errors import BertTfError, CheckpointError, DataError
+from bert_tf.io import write_atomic
 
 MIXED_PRECISION = {"no": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
@@ -204,13 +205,7 @@ def heldout_baselines(eval_ds, batches: int) -> dict:
 
 # ------------------------------------------------------------------------------------ main
 def _write_json_atomic(path: str, data: dict) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def check_resume_config(output: str, config_dict: dict) -> None:

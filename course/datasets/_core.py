@@ -14,7 +14,6 @@ import gc
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bert_tf.data.corpora import MissingPackageError, package_file
+from bert_tf.io import atomic_write
 
 # Part of every cache key: bump to invalidate all caches by hand. The key also hashes the
 # source of this package and of bert_tf.data.corpora, so editing the parsing code rebuilds.
@@ -182,18 +182,8 @@ def cache_path(entry: Entry, paths: list[str]) -> Path:
 
 
 def _atomic_write(path: Path, write: Callable[[object], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        write(f)
 
 
 def write_cache(entry: Entry, path: Path, data: dict) -> None:
