@@ -6,14 +6,9 @@ import argparse
 import os
 import sys
 
+from bert_tf.commands import positive_int
+
 HELP = "Create MLM+NSP pretraining data (TFRecord shards in the original BERT format) from text files."
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--max-predictions-per-seq", type=int, default=20)
     parser.add_argument("--masked-lm-prob", type=float, default=0.15)
-    parser.add_argument("--dupe-factor", type=_positive_int, default=10,
+    parser.add_argument("--dupe-factor", type=positive_int, default=10,
                         help="passes over the corpus, each with different masks (default 10, as the original)")
     parser.add_argument("--short-seq-prob", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=12345)
@@ -35,15 +30,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     case.add_argument("--lowercase", dest="lowercase", action="store_true", default=True,
                       help="lowercase and strip accents (uncased vocab; the default)")
     case.add_argument("--cased", dest="lowercase", action="store_false", help="keep case and accents")
-    parser.add_argument("--workers", type=_positive_int, default=min(8, os.cpu_count() or 1),
+    parser.add_argument("--workers", type=positive_int, default=min(8, os.cpu_count() or 1),
                         help="processes (default: CPU cores, at most 8); output does not depend on it")
-    parser.add_argument("--num-shards", type=_positive_int, default=8)
+    parser.add_argument("--num-shards", type=positive_int, default=8)
     parser.add_argument("--chunk-mb", type=float, default=1.0,
                         help="text per chunk in MiB: the unit of parallel work and the window that "
                         "NSP random sentences are drawn from (default 1)")
     parser.add_argument("--errors", choices=("strict", "replace"), default="strict",
                         help="bytes that are not UTF-8: fail naming file and line (strict), or replace them")
-    parser.add_argument("--max-line-bytes", type=_positive_int, default=1 << 20,
+    parser.add_argument("--max-line-bytes", type=positive_int, default=1 << 20,
                         help="longest line accepted (default 1 MiB): longer lines are an error")
     parser.add_argument("--overwrite", action="store_true", help="replace existing data in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from bert_tf.commands import positive_int
+
 HELP = ("Fine-tune BERT (classify, pair, tag, span) on a course dataset or CSV/JSONL/CoNLL "
         "files; writes held-out metrics.")
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,12 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--train", metavar="FILE", help="training file (.csv/.tsv/.jsonl/.conll)")
     parser.add_argument("--eval", metavar="FILE", help="held-out file (with --train)")
     parser.add_argument("--output", required=True, metavar="DIR")
-    parser.add_argument("--max-seq-length", type=_positive_int, default=128)
-    parser.add_argument("--batch-size", type=_positive_int, default=32)
-    parser.add_argument("--epochs", type=_positive_int, default=3)
+    parser.add_argument("--max-seq-length", type=positive_int, default=128)
+    parser.add_argument("--batch-size", type=positive_int, default=32)
+    parser.add_argument("--epochs", type=positive_int, default=3)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
-    parser.add_argument("--max-train-examples", type=_positive_int)
-    parser.add_argument("--max-eval-examples", type=_positive_int)
+    parser.add_argument("--max-train-examples", type=positive_int)
+    parser.add_argument("--max-eval-examples", type=positive_int)
     parser.add_argument("--strategy", default="auto",
                         choices=("auto", "cpu", "gpu", "mirrored", "multiworker", "tpu"))
     parser.add_argument("--mixed-precision", default="no", choices=("no", "bf16", "fp16"))

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from bert_tf.commands import positive_int
+
 HELP = "Pretrain BERT (MLM + NSP) with Keras fit on cpu/gpu/mirrored/multiworker/tpu; resumable."
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,12 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "for the built-in Wikipedia data)")
     parser.add_argument("--preset", default="mini",
                         choices=("tiny", "mini", "small", "medium", "base", "large"))
-    parser.add_argument("--steps", type=_positive_int, required=True,
+    parser.add_argument("--steps", type=positive_int, required=True,
                         help="optimizer steps to reach (a resumed run stops at the same step)")
-    parser.add_argument("--batch-size", type=_positive_int, default=32,
+    parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="global batch size, split over the replicas")
-    parser.add_argument("--max-seq-length", type=_positive_int, default=128)
-    parser.add_argument("--max-predictions", type=_positive_int, default=20,
+    parser.add_argument("--max-seq-length", type=positive_int, default=128)
+    parser.add_argument("--max-predictions", type=positive_int, default=20,
                         help="masked positions per sequence when making the built-in data")
     parser.add_argument("--output", required=True, metavar="DIR",
                         help="run directory: checkpoints/, logs/, model/, metrics.json")
@@ -40,20 +35,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--warmup-steps", type=int, help="default: 10%% of --steps")
     parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--accumulation-steps", type=_positive_int, default=1,
+    parser.add_argument("--accumulation-steps", type=positive_int, default=1,
                         help="micro-batches summed into one update")
-    parser.add_argument("--steps-per-execution", type=_positive_int, default=1,
+    parser.add_argument("--steps-per-execution", type=positive_int, default=1,
                         help="steps per compiled call (fewer host round trips; TPU: 100+)")
     parser.add_argument("--no-xla", dest="jit_compile", action="store_false", default="auto",
                         help="do not compile with XLA")
-    parser.add_argument("--checkpoint-every", type=_positive_int, default=500)
-    parser.add_argument("--keep-checkpoints", type=_positive_int, default=3)
+    parser.add_argument("--checkpoint-every", type=positive_int, default=500)
+    parser.add_argument("--keep-checkpoints", type=positive_int, default=3)
     parser.add_argument("--resume", action="store_true",
                         help="continue from the latest checkpoint in --output")
-    parser.add_argument("--eval-batches", type=_positive_int, default=50)
+    parser.add_argument("--eval-batches", type=positive_int, default=50)
     parser.add_argument("--dynamic-masking", action="store_true",
                         help="mask each batch afresh (RoBERTa) instead of the masks in the data")
-    parser.add_argument("--dupe-factor", type=_positive_int, default=5,
+    parser.add_argument("--dupe-factor", type=positive_int, default=5,
                         help="passes over the built-in Wikipedia sample when making its data")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from bert_tf.commands import int_at_least
+
 HELP = "Train a WordPiece vocabulary (vocab.txt) from text files, split exactly as BertTokenizer splits."
-
-
-def _int_at_least(low: int):
-    def parse(text: str) -> int:
-        value = int(text)
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-
-    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--vocab-size",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         required=True,
         metavar="N",
         help="largest vocabulary size (the learner lands within 5%% below it)",
@@ -38,21 +30,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--num-unused",
-        type=_int_at_least(0),
+        type=int_at_least(0),
         default=100,
         metavar="N",
         help="[unusedN] slots reserved after [PAD] [UNK] [CLS] [SEP] [MASK] (default 100)",
     )
     parser.add_argument(
         "--max-unique-chars",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         default=1000,
         metavar="N",
         help="alphabet size: the N most frequent characters (default 1000; raise it for CJK)",
     )
     parser.add_argument(
         "--min-count",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         default=10,
         metavar="N",
         help="lowest wordpiece frequency the learner may accept (default 10)",
