@@ -75,20 +75,27 @@ def natural_key(name: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
-def collect(root: Path) -> list[Submission]:
-    if not root.exists():
-        raise GradeError(f"{root}: no such file or folder")
-    if root.is_file():
-        return [Submission(root, root.name)]
+def collect(roots: list[Path]) -> list[Submission]:
+    """Every file to grade: each root that is a file, and every file under each root folder
+    (hidden files and folders, checkpoints and caches skipped)."""
     files = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") or part in SKIP_NAMES for part in rel.parts):
+    for root in roots:
+        if not root.exists():
+            raise GradeError(f"{root}: no such file or folder")
+        if root.is_file():
+            files.append(Submission(root, root.name))
             continue
-        if path.is_file():
-            files.append(Submission(path, rel.as_posix()))
-    if not files:
-        raise GradeError(f"{root}: no files to grade")
+        found = []
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root)
+            if any(part.startswith(".") or part in SKIP_NAMES for part in rel.parts):
+                continue
+            if path.is_file():
+                found.append(Submission(path, rel.as_posix() if len(roots) == 1
+                                        else (Path(root.name) / rel).as_posix()))
+        if not found:
+            raise GradeError(f"{root}: no files to grade")
+        files += found
     return files
 
 
@@ -247,7 +254,7 @@ def write_log(row: Row, folder: Path) -> None:
     write_atomic(folder / f"{safe}.log", "\n".join(lines) + "\n")
 
 
-def grade(submissions: Path, output: Path, solutions: Path = assign.SOLUTIONS_DIR,
+def grade(submissions: Path | list[Path], output: Path, solutions: Path = assign.SOLUTIONS_DIR,
           exercise: str | None = None, limits: Limits | None = None, jobs: int = 1,
           logs: Path | None = None, progress=print) -> list[Row]:
     limits = limits or Limits()
@@ -256,7 +263,7 @@ def grade(submissions: Path, output: Path, solutions: Path = assign.SOLUTIONS_DI
         raise GradeError(f"{solutions}: no master notebooks (NN_*.ipynb)")
     if exercise is not None and exercise not in known:
         raise GradeError(f"--exercise {exercise}: not one of {', '.join(known)} in {solutions}")
-    subs = collect(submissions)
+    subs = collect([submissions] if isinstance(submissions, Path) else list(submissions))
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         scratch = Path(tmp)
         (scratch / "notebooks").mkdir()
@@ -289,7 +296,8 @@ def main(argv=None) -> int:
         description="Grade a folder of submitted exercise notebooks into a CSV of per-question "
                     "scores (public and hidden tests; each notebook in its own process, with "
                     "time, memory and output limits).")
-    parser.add_argument("submissions", type=Path, help="a folder of submissions, or one file")
+    parser.add_argument("submissions", type=Path, nargs="+",
+                        help="a folder of submissions (searched recursively), or files")
     parser.add_argument("--output", "-o", type=Path, default=Path("scores.csv"),
                         help="the CSV to write (default: scores.csv)")
     parser.add_argument("--solutions", type=Path, default=assign.SOLUTIONS_DIR,

@@ -218,10 +218,14 @@ def _generated_now(exercises_dir: Path) -> set[str]:
     return found
 
 
-def differences(solutions_dir=SOLUTIONS_DIR, exercises_dir=EXERCISES_DIR) -> list[str]:
-    """What regenerating would change, one line per file; empty when `exercises/` is current."""
+def differences(solutions_dir=SOLUTIONS_DIR, exercises_dir=EXERCISES_DIR,
+                built: list[Built] | None = None) -> list[str]:
+    """What regenerating would change, one line per file; empty when `exercises/` is current.
+    `built` saves assigning the masters again when the caller already has them."""
     exercises_dir = Path(exercises_dir)
-    want = expected_files([build(m) for m in masters(solutions_dir)])
+    if built is None:
+        built = [build(m) for m in masters(solutions_dir)]
+    want = expected_files(built)
     have = _generated_now(exercises_dir) if exercises_dir.is_dir() else set()
     out = []
     for rel in sorted(set(want) | have):
