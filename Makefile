@@ -15,7 +15,8 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning
 NBVAL := --nbval --nbval-kernel-name $(KERNEL) --nbval-sanitize-with chapters/sanitize.cfg \
          --nbval-cell-timeout 900 -p course.testing.nbtiming
 
-.PHONY: setup setup-test lab test test-unit test-jax test-notebooks test-e2e lint clean
+.PHONY: setup setup-test lab test test-unit test-jax test-notebooks test-e2e lint clean \
+        exercises test-exercises
 
 ## setup: create .venv, install the pinned stack + offline data packages, register the kernel
 setup: $(STAMP)
@@ -55,6 +56,14 @@ test-notebooks: setup
 
 test-e2e: setup
 	$(PY) -m pytest tests -m e2e -rs -v
+
+## exercises: regenerate exercises/ (stubs + public tests) from the otter masters in solutions/
+exercises: setup
+	$(PY) -m course.grading.assign
+
+## test-exercises: only the exercise and grader checks (test-unit runs them too)
+test-exercises: setup
+	$(PY) -m pytest tests/test_exercises.py tests/test_grading.py --durations=10
 
 lint: setup
 	$(PY) -m ruff check bert_tf course tests bench

@@ -83,7 +83,7 @@ def collect(roots: list[Path]) -> list[Submission]:
         if not root.exists():
             raise GradeError(f"{root}: no such file or folder")
         if root.is_file():
-            files.append(Submission(root, root.name))
+            files.append(Submission(root, root.as_posix()))
             continue
         found = []
         for path in sorted(root.rglob("*")):
@@ -248,6 +248,9 @@ def write_log(row: Row, folder: Path) -> None:
                 mark = "pass" if case["passed"] else "FAIL"
                 kind = " (hidden)" if case["hidden"] else ""
                 lines.append(f"  {mark} {case['name']}{kind} {case['message']}".rstrip())
+        slowest = sorted(row.outcome.cell_seconds, key=lambda c: -c[1])[:5]
+        if slowest:
+            lines.append("slowest cells: " + ", ".join(f"cell {n} {s:.1f} s" for n, s in slowest))
         lines += ["", f"output ({row.outcome.output_bytes} bytes printed, first part kept):",
                   row.outcome.output]
     safe = re.sub(r"[^A-Za-z0-9._-]+", "__", row.submission.label)

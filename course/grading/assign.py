@@ -137,12 +137,16 @@ def _run_otter_assign(master: Path, out_dir: Path) -> None:
     level = otter_log.level
     otter_log.setLevel(logging.ERROR)
     sink = io.StringIO()
+    # otter assign leaves a temporary copy of the tests behind (tempfile.mkdtemp); keep it
+    # inside our own temporary folder, which is removed afterwards.
+    saved_tempdir, tempfile.tempdir = tempfile.tempdir, str(out_dir.parent)
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             otter_assign(str(master), str(out_dir), no_pdfs=True, no_run_tests=True)
     except Exception as e:  # otter's own messages name the cell; add the file
         raise AssignError(f"{master}: otter assign failed: {type(e).__name__}: {e}") from None
     finally:
+        tempfile.tempdir = saved_tempdir
         otter_log.setLevel(level)
 
 

@@ -28,13 +28,12 @@ import threading
 import time
 from pathlib import Path
 
+POLL_S = 0.2
 
 
 def memory_slack_mb(memory_mb: int) -> int:
     """How far resident memory may pass the heap limit before the watchdog stops a run."""
     return max(512, memory_mb // 4)
-
-POLL_S = 0.2
 
 
 @dataclasses.dataclass
@@ -54,6 +53,7 @@ class Outcome:
     wall_s: float = 0.0  # including the worker's start-up and the tests
     output: str = ""  # the first output_cap bytes the notebook printed
     output_bytes: int = 0
+    cell_seconds: list = dataclasses.field(default_factory=list)  # [cell number, seconds]
 
     @property
     def score(self) -> float:
@@ -209,6 +209,7 @@ def _run(notebook: Path, name: str, tests_dir: Path, limits: Limits, workdir: Pa
     if result is not None:
         outcome.questions = result.get("questions", {})
         outcome.runtime_s = result.get("runtime_s")
+        outcome.cell_seconds = result.get("cell_seconds", [])
         reasons += result.get("notes", [])
         errors = result.get("cells", [])
         shown = errors[:3]

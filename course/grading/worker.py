@@ -136,7 +136,7 @@ def main(argv=None) -> None:
 
     from bert_tf.io import write_atomic
 
-    result = {"cells": [], "questions": {}, "notes": notes, "runtime_s": 0.0,
+    result = {"cells": [], "cell_seconds": [], "questions": {}, "notes": notes, "runtime_s": None,
               "tests_done": False}
 
     def save():
@@ -178,6 +178,7 @@ def main(argv=None) -> None:
         finally:
             _alarm(0)
         seconds = time.perf_counter() - cell_start
+        result["cell_seconds"].append([number, round(seconds, 2)])
         if error is not None:
             first = next((line.strip() for line in source.splitlines()
                           if line.strip() and not line.strip().startswith("#")), "")
