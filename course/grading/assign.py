@@ -180,6 +180,7 @@ def _normalise(nb: nbformat.NotebookNode, master_nb: nbformat.NotebookNode,
                    if k in ("kernelspec", "language_info")}
     nb.metadata["otter"] = {"assignment_name": name}
     nb.nbformat, nb.nbformat_minor = 4, 5
+    nbformat.validate(nb)
     return nb
 
 
