@@ -75,9 +75,11 @@ def natural_key(name: str):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
-def collect(roots: list[Path]) -> list[Submission]:
+def collect(roots: list[Path], skip: tuple[Path, ...] = ()) -> list[Submission]:
     """Every file to grade: each root that is a file, and every file under each root folder
-    (hidden files and folders, checkpoints and caches skipped)."""
+    (hidden files and folders, checkpoints and caches skipped, and the grader's own CSV and
+    logs in `skip`, should they be inside)."""
+    skip = tuple(p.resolve() for p in skip)
     files = []
     for root in roots:
         if not root.exists():
@@ -89,6 +91,8 @@ def collect(roots: list[Path]) -> list[Submission]:
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(root)
             if any(part.startswith(".") or part in SKIP_NAMES for part in rel.parts):
+                continue
+            if path.resolve() in skip or any(p in path.resolve().parents for p in skip):
                 continue
             if path.is_file():
                 found.append(Submission(path, rel.as_posix() if len(roots) == 1
@@ -266,7 +270,8 @@ def grade(submissions: Path | list[Path], output: Path, solutions: Path = assign
         raise GradeError(f"{solutions}: no master notebooks (NN_*.ipynb)")
     if exercise is not None and exercise not in known:
         raise GradeError(f"--exercise {exercise}: not one of {', '.join(known)} in {solutions}")
-    subs = collect([submissions] if isinstance(submissions, Path) else list(submissions))
+    roots = [submissions] if isinstance(submissions, Path) else list(submissions)
+    subs = collect(roots, skip=(output,) + ((logs,) if logs is not None else ()))
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         scratch = Path(tmp)
         (scratch / "notebooks").mkdir()

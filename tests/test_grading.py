@@ -310,3 +310,15 @@ def test_bad_arguments_end_with_one_line_naming_the_problem(course_dir, tmp_path
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and message in err, err
     assert not (tmp_path / "scores.csv").exists()
+
+
+def test_the_grader_does_not_grade_its_own_csv_and_logs(course_dir, tmp_path):
+    subs = tmp_path / "subs"
+    (subs / "logs").mkdir(parents=True)
+    (subs / "scores.csv").write_text("an earlier run")
+    (subs / "logs" / "a.log").write_text("an earlier run")
+    (subs / "answers.txt").write_text("not a notebook")
+    rows = grade.grade(subs, subs / "scores.csv", course_dir / "solutions", logs=subs / "logs",
+                       progress=lambda line: None)
+    assert [r.submission.label for r in rows] == ["answers.txt"]
+    assert (subs / "scores.csv").read_text().count("\n") == 2
