@@ -107,7 +107,10 @@ def _kill_group(pgid: int) -> None:
 
 def _reader(stream, cap: int, state: dict) -> None:
     while True:
-        chunk = stream.read(65536)
+        try:
+            chunk = stream.read1(65536)
+        except (OSError, ValueError):  # closed under us after a kill
+            break
         if not chunk:
             break
         state["total"] += len(chunk)

@@ -85,6 +85,8 @@ def set_memory_limit(megabytes: int) -> str | None:
 
 
 def _alarm(seconds: float):
+    if seconds:  # (re-)install the handler: a submission may have replaced it
+        signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001) if seconds else 0.0)
 
 
@@ -157,7 +159,6 @@ def main(argv=None) -> None:
     config.HistoryManager.enabled = False
     config.InteractiveShell.colors = "nocolor"  # tracebacks in logs and CSVs: plain text
     shell = InteractiveShell.instance(config=config)
-    signal.signal(signal.SIGALRM, _on_alarm)
 
     start = time.perf_counter()
     for number, cell in enumerate(nb.cells, 1):  # numbered as a reader counts them
