@@ -7,6 +7,7 @@ from keras import ops
 
 from bert_tf.layers import (
     BertEmbeddings,
+    Dropout,
     FeedForward,
     MaskedLMHead,
     Pooler,
@@ -220,3 +221,31 @@ def test_masked_lm_head_scores_only_masked_positions_with_tied_embeddings():
     h = 0.5 * h * (1 + np.tanh(np.sqrt(2 / np.pi) * (h + 0.044715 * h**3)))
     h = (h - h.mean(-1, keepdims=True)) / np.sqrt(h.var(-1, keepdims=True) + 1e-12)
     np.testing.assert_allclose(logits, h @ emb.T + np.arange(vocab), atol=1e-4)
+
+
+def test_dropout_keeps_1_minus_rate_scaled_and_draws_a_new_mask_each_call():
+    import keras
+
+    keras.utils.set_random_seed(7)
+    layer = Dropout(0.25)
+    x = np.ones((16, 64, 128), "float32")  # 131,072 elements: the keep rate is +/- 0.4%
+    a, b = to_numpy(layer(x, training=True)), to_numpy(layer(x, training=True))
+    assert np.array_equal(to_numpy(layer(x)), x)  # identity at inference
+    assert set(np.unique(a)) == {0.0, np.float32(1 / 0.75)}
+    for mask in (a != 0, b != 0):
+        assert abs(mask.mean() - 0.75) < 0.005
+    # Two calls are independent draws: P(same decision) = 0.75^2 + 0.25^2 = 0.625.
+    assert abs(((a != 0) == (b != 0)).mean() - 0.625) < 0.005
+    # Neighbouring elements are independent too (the bits come from a hash of the index).
+    flat = (a != 0).reshape(-1).astype("float64")
+    for lag in (1, 128, 64 * 128):
+        assert abs(np.corrcoef(flat[:-lag], flat[lag:])[0, 1]) < 0.01
+    # Seeded: the same global seed gives the same masks.
+    keras.utils.set_random_seed(7)
+    again = Dropout(0.25)
+    assert np.array_equal(to_numpy(again(x, training=True)), a)
+
+
+def test_dropout_rejects_a_rate_outside_0_1():
+    with pytest.raises(ValueError, match="dropout rate"):
+        Dropout(1.0)

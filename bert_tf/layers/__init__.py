@@ -1,5 +1,6 @@
 """Building blocks shared by BERT, GPT and ELMo-style models. One public class per file."""
 
+from bert_tf.layers.dropout import Dropout
 from bert_tf.layers.embeddings import BertEmbeddings
 from bert_tf.layers.feed_forward import FeedForward
 from bert_tf.layers.masked_lm_head import MaskedLMHead
@@ -8,5 +9,5 @@ from bert_tf.layers.scalar_mix import ScalarMix
 from bert_tf.layers.self_attention import SelfAttention
 from bert_tf.layers.transformer_block import TransformerBlock
 
-__all__ = ["BertEmbeddings", "FeedForward", "MaskedLMHead", "Pooler", "ScalarMix",
+__all__ = ["BertEmbeddings", "Dropout", "FeedForward", "MaskedLMHead", "Pooler", "ScalarMix",
            "SelfAttention", "TransformerBlock"]

@@ -11,6 +11,7 @@ GPT-2 ("pre-LN") ordering `x + Dropout(SelfAttention(LayerNorm(x)))`.
 
 import keras
 
+from bert_tf.layers.dropout import Dropout
 from bert_tf.layers.feed_forward import FeedForward
 from bert_tf.layers.self_attention import SelfAttention
 
@@ -42,7 +43,7 @@ class TransformerBlock(keras.layers.Layer):
                                         initializer_range, dtype=policy, name="feed_forward")
         self.output_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=policy, name="output_norm")
-        self.dropout = keras.layers.Dropout(dropout, dtype=policy, name="dropout")
+        self.dropout = Dropout(dropout, dtype=policy, name="dropout")
 
     def build(self, input_shape):
         for layer in (self.attention, self.attention_norm, self.feed_forward, self.output_norm):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from bert_tf.layers.dropout import Dropout
 from bert_tf.models.bert import BertModel
 
 
@@ -28,7 +29,7 @@ class _FineTuneModel(keras.Model):
             raise TypeError(f"backbone must be a BertModel, got {type(backbone).__name__}")
         self.backbone = backbone
         self.dropout_rate = dropout
-        self.dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="dropout")
+        self.dropout = Dropout(dropout, dtype=self.dtype_policy, name="dropout")
 
     def _dense(self, units, name):
         stddev = self.backbone.config.initializer_range

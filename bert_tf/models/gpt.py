@@ -29,6 +29,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from bert_tf.layers.dropout import Dropout
 from bert_tf.layers.transformer_block import TransformerBlock
 
 
@@ -77,7 +78,7 @@ class GPTModel(keras.Model):
             config = GPTConfig.from_dict(config)
         self.config = config
         c, policy = config, self.dtype_policy
-        self.embedding_dropout = keras.layers.Dropout(c.dropout, dtype=policy,
+        self.embedding_dropout = Dropout(c.dropout, dtype=policy,
                                                       name="embedding_dropout")
         self.blocks = [
             TransformerBlock(c.hidden_size, c.num_heads, c.intermediate_size, c.activation,
@@ -336,7 +337,7 @@ class GPTClassifier(keras.Model):
         self.mode = mode
         self.dropout_rate = dropout
         self.lm_weight = lm_weight
-        self.dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="dropout")
+        self.dropout = Dropout(dropout, dtype=self.dtype_policy, name="dropout")
         units = 1 if mode == "multiple_choice" else num_classes
         self.head = keras.layers.Dense(
             units, dtype=self.dtype_policy, name="classifier",
