@@ -78,15 +78,33 @@ def _worker(argv):
         except strategy.StrategyError as err:
             print(f"probe: {err}", flush=True)
 
+    class TwoHeads(keras.Model):
+        """Subclassed, like BertPretrainer, with an embedding that gathers with the ids as
+        given (BertEmbeddings does; keras.layers.Embedding and functional models would cast
+        float inputs back to int): every strategy must build it from integer batches."""
+
+        def __init__(self):
+            super().__init__()
+            self.ffn = keras.layers.Dense(32, activation="gelu", name="ffn")
+            self.ln = keras.layers.LayerNormalization(name="ln")
+            self.mlm = keras.layers.Dense(V, name="mlm")
+            self.nsp = keras.layers.Dense(2, name="nsp")
+
+        def build(self, input_shape):
+            self.table = self.add_weight((V, 16), initializer="uniform", name="embeddings")
+            self.ffn.build((None, S, 16))
+            self.ln.build((None, S, 32))
+            self.mlm.build((None, P, 32))
+            self.nsp.build((None, 32))
+
+        def call(self, ids):
+            h = self.ln(self.ffn(keras.ops.take(self.table, ids, axis=0)))
+            return {"mlm": self.mlm(h[:, :P]), "nsp": self.nsp(keras.ops.mean(h, axis=1))}
+
     keras.utils.set_random_seed(0)
     with placement.scope():
-        tok = keras.Input((S,), dtype="int32", name="token_ids")
-        h = keras.layers.Embedding(V, 16, name="emb")(tok)
-        h = keras.layers.Dense(32, activation="gelu", name="ffn")(h)
-        h = keras.layers.LayerNormalization(name="ln")(h)
-        mlm = keras.layers.Dense(V, name="mlm")(h[:, :P])
-        nsp = keras.layers.Dense(2, name="nsp")(keras.layers.GlobalAveragePooling1D()(h))
-        model = keras.Model(tok, {"mlm": mlm, "nsp": nsp})
+        model = TwoHeads()
+        model.build((None, S))
         opt = optimization.create_optimizer(
             model, learning_rate=3e-2, total_steps=a.steps, warmup_steps=2
         )

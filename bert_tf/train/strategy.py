@@ -271,18 +271,22 @@ def _local_symbolic_build(model, iterator=None, data_batch=None):
 
 
 def apply_keras_workarounds(model, placement: Placement) -> None:
-    """Work around Keras 3.15 + MultiWorkerMirroredStrategy in `fit`/`evaluate`.
+    """Work around Keras 3.15 + tf.distribute (several replicas) in `fit`/`evaluate`.
 
     Keras' TF trainer builds metrics before the first step from one batch of the distributed
     iterator, which it first averages across replicas with `strategy.reduce("MEAN", batch)`
     (`TensorFlowTrainer._maybe_symbolic_build`). Under MultiWorkerMirroredStrategy that
     collective reduce of the input batch fails with
-    `ValueError: Attempt to convert a value (PerReplica:{...}) ... to a Tensor`. The build
-    only needs shapes and dtypes, so this replaces it, on this model instance only, by a build
-    from the local replica's batch. Training itself (gradients all-reduced by the strategy) is
-    untouched; tests/test_train_distributed.py checks the loss against one device.
+    `ValueError: Attempt to convert a value (PerReplica:{...}) ... to a Tensor`. Under
+    MirroredStrategy it succeeds but turns integer inputs into float64 means, so a model whose
+    first layer needs integer ids (`BertEmbeddings` gathers with them) fails to build:
+    `Value passed to parameter 'indices' has DataType float32`. The build only needs shapes
+    and dtypes, so this replaces it, on this model instance only, by a build from the local
+    replica's batch, for every TF strategy with several replicas. Training itself (gradients
+    all-reduced by the strategy) is untouched; tests/test_train_distributed.py checks the
+    loss against one device.
 
-    Second bug, same strategy: after each step Keras reduces the logs with
+    Second bug, MultiWorkerMirroredStrategy only: after each step Keras reduces the logs with
     `strategy.reduce("MEAN", value, axis=0)` (`reduce_per_replica`, the multi-worker branch),
     which fails on the scalar metric values with `Invalid reduction dimension 0 for input with
     0 dimensions`. The train/test steps of this instance return every log value with a
@@ -290,8 +294,11 @@ def apply_keras_workarounds(model, placement: Placement) -> None:
     """
     import types
 
-    if placement.backend == "tensorflow" and placement.name == "multiworker":
+    if placement.backend != "tensorflow":
+        return
+    if placement.num_replicas > 1 or placement.name == "multiworker":
         model._maybe_symbolic_build = types.MethodType(_local_symbolic_build, model)
+    if placement.name == "multiworker":
         cls = type(model)
 
         def _rank1(logs):
