@@ -92,3 +92,20 @@ def shell(command: str, check: bool = True) -> int:
     if check and proc.returncode != 0:
         raise RuntimeError(f"command failed with exit status {proc.returncode}: {command}")
     return proc.returncode
+
+
+def checkpoint(name: str) -> str:
+    """Absolute path of a course checkpoint (`checkpoints/NAME` in the repository).
+
+    Found next to the `course` package (a clone or an editable install) or, failing that,
+    relative to a notebook running in `chapters/` or `exercises/`.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates = [os.path.join(os.path.dirname(here), "checkpoints", name),
+                  os.path.join(os.getcwd(), os.pardir, "checkpoints", name)]
+    for path in candidates:
+        if os.path.isfile(os.path.join(path, "config.json")):
+            return os.path.abspath(path)
+    raise FileNotFoundError(
+        f"course checkpoint {name!r} not found (looked in {', '.join(map(os.path.abspath, candidates))}); "
+        "run the notebook from a clone of the course repository")

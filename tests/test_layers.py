@@ -249,3 +249,18 @@ def test_dropout_keeps_1_minus_rate_scaled_and_draws_a_new_mask_each_call():
 def test_dropout_rejects_a_rate_outside_0_1():
     with pytest.raises(ValueError, match="dropout rate"):
         Dropout(1.0)
+
+
+def test_attention_probabilities_are_what_the_layer_applies():
+    layer = SelfAttention(H, HEADS, attention_dropout=0.0)
+    x, mask = _x(), _mask([12, 7, 3])
+    out = to_numpy(layer(x, padding_mask=mask))
+    probs = to_numpy(layer.attention_probabilities(x, padding_mask=mask))
+    assert probs.shape == (3, HEADS, 12, 12)
+    np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
+    assert np.all(probs[1, :, :, 7:] == 0) and np.all(probs[2, :, :, 3:] == 0)  # padded keys
+    # Rebuilding the output from these weights and the value projection gives `call`'s output.
+    v = to_numpy(layer.value(x)).reshape(3, 12, HEADS, H // HEADS)
+    mixed = np.einsum("bnts,bsnh->btnh", probs, v).reshape(3, 12, H)
+    expected = to_numpy(layer.output_dense(mixed))
+    np.testing.assert_allclose(out, expected, atol=1e-5)

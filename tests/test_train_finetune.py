@@ -183,3 +183,31 @@ def test_bad_input_is_one_line(ckpt, tmp_path, capsys):
                       "wnut16-ner-en", "--output", tmp_path / "o")
     assert code == 2 and "--init must be a checkpoint directory" in line
     assert not os.path.exists(tmp_path / "o" / "metrics.json")
+
+
+def test_train_and_evaluate_learns_in_process_and_a_frozen_backbone_stays_put(ckpt):
+    from bert_tf.models.bert import BertModel
+    from bert_tf.text.tokenizer import BertTokenizer
+    from bert_tf.train.finetune import train_and_evaluate
+
+    rng = np.random.default_rng(0)
+    rows = _sentiment(320, rng)
+    split = {"text": [r["text"] for r in rows], "label": [int(r["label"] == "pos") for r in rows],
+             "label_names": ["neg", "pos"]}
+    train = {k: (v[:256] if k != "label_names" else v) for k, v in split.items()}
+    held = {k: (v[256:] if k != "label_names" else v) for k, v in split.items()}
+    tok = BertTokenizer.from_pretrained(ckpt)
+
+    tuned = train_and_evaluate("classify", BertModel.from_pretrained(ckpt), tok, train, held,
+                               max_length=24, epochs=4, batch_size=16, learning_rate=2e-3)
+    assert tuned["steps"] == 64 and len(tuned["history"]["loss"]) == 4
+    assert tuned["metrics"]["accuracy"] > 0.9  # one keyword decides the label
+
+    backbone = BertModel.from_pretrained(ckpt)
+    before = [w.copy() for w in backbone.get_weights()]
+    frozen = train_and_evaluate("classify", backbone, tok, train, held, max_length=24, epochs=1,
+                                batch_size=16, learning_rate=1e-2, freeze_backbone=True)
+    for a, b in zip(before, backbone.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    head = frozen["model"].head.get_weights()[0]
+    assert np.abs(head).max() > 0 and not frozen["model"].backbone.trainable

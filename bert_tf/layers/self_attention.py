@@ -61,12 +61,7 @@ class SelfAttention(keras.layers.Layer):
 
     def call(self, x, padding_mask=None, training=False):
         q, k, v = (self._split_heads(t) for t in self._project_qkv(x))
-
-        mask = None
-        if padding_mask is not None:
-            # (batch, seq) -> (batch, 1 head, 1 query, seq keys): every query ignores padded keys.
-            mask = ops.cast(padding_mask, "bool")[:, None, None, :]
-
+        mask = self._key_mask(padding_mask)
         if training and self.attention_dropout > 0:
             out = self._attention_with_dropout(q, k, v, mask, training)
         else:
@@ -75,8 +70,28 @@ class SelfAttention(keras.layers.Layer):
         out = ops.reshape(out, (*ops.shape(out)[:2], self.hidden_size))
         return self.output_dense(out)
 
+    def attention_probabilities(self, x, padding_mask=None):
+        """The attention weights this layer applies to `x`: (batch, heads, query, key).
+
+        For looking inside a trained model (attention maps); `call` does not need them.
+        """
+        q, k, _ = (self._split_heads(t) for t in self._project_qkv(x))
+        return self._probabilities(q, k, self._key_mask(padding_mask))
+
     def _attention_with_dropout(self, q, k, v, mask, training):
-        # softmax(q k^T / sqrt(d)) v, with dropout on the probabilities (softmax in float32).
+        probs = ops.cast(self._probabilities(q, k, mask), v.dtype)
+        probs = self.dropout(probs, training=training)
+        return ops.einsum("bnts,bsnh->btnh", probs, v)
+
+    @staticmethod
+    def _key_mask(padding_mask):
+        if padding_mask is None:
+            return None
+        # (batch, seq) -> (batch, 1 head, 1 query, seq keys): every query ignores padded keys.
+        return ops.cast(padding_mask, "bool")[:, None, None, :]
+
+    def _probabilities(self, q, k, mask):
+        # softmax(q k^T / sqrt(d)), in float32, exactly as the original BERT.
         scores = ops.einsum("btnh,bsnh->bnts", q, k)
         scores = ops.cast(scores, "float32") / (self.head_size ** 0.5)
         seq = ops.shape(q)[1]
@@ -85,9 +100,7 @@ class SelfAttention(keras.layers.Layer):
             mask = future if mask is None else ops.logical_and(mask, future)
         if mask is not None:
             scores = ops.where(mask, scores, -1e9)
-        probs = ops.cast(ops.softmax(scores, axis=-1), v.dtype)
-        probs = self.dropout(probs, training=training)
-        return ops.einsum("bnts,bsnh->btnh", probs, v)
+        return ops.softmax(scores, axis=-1)
 
     def compute_output_shape(self, input_shape, padding_mask_shape=None):
         return input_shape

@@ -31,6 +31,11 @@ class _FineTuneModel(keras.Model):
         self.dropout_rate = dropout
         self.dropout = Dropout(dropout, dtype=self.dtype_policy, name="dropout")
 
+    def _encode(self, inputs, training):
+        # A frozen backbone (`backbone.trainable = False`) is a feature extractor, as in the
+        # feature-based approach of ELMo and the BERT paper: no dropout inside it either.
+        return self.backbone(inputs, training=training and self.backbone.trainable)
+
     def _dense(self, units, name):
         stddev = self.backbone.config.initializer_range
         return keras.layers.Dense(
@@ -72,7 +77,7 @@ class BertClassifier(_FineTuneModel):
         self.build()
 
     def call(self, inputs, training=False):
-        pooled = self.backbone(inputs, training=training)["pooled_output"]
+        pooled = self._encode(inputs, training)["pooled_output"]
         return self.head(self.dropout(pooled, training=training))
 
     def get_config(self):
@@ -91,7 +96,7 @@ class BertTokenClassifier(_FineTuneModel):
         self.build()
 
     def call(self, inputs, training=False):
-        sequence = self.backbone(inputs, training=training)["sequence_output"]
+        sequence = self._encode(inputs, training)["sequence_output"]
         return self.head(self.dropout(sequence, training=training))
 
     def get_config(self):
@@ -113,7 +118,7 @@ class BertSpanQA(_FineTuneModel):
         self.build()
 
     def call(self, inputs, training=False):
-        sequence = self.backbone(inputs, training=training)["sequence_output"]
+        sequence = self._encode(inputs, training)["sequence_output"]
         logits = ops.cast(self.head(self.dropout(sequence, training=training)), "float32")
         start_logits, end_logits = logits[..., 0], logits[..., 1]
         if inputs.get("padding_mask") is not None:

@@ -356,6 +356,15 @@ def build_model(task: str, backbone, num_labels: int):
     return BertSpanQA(backbone)
 
 
+def num_labels_of(task: str, split: dict) -> int:
+    """Classes (classify/pair) or BIO tags (tag) of a split; 2 for span (start, end)."""
+    names = split.get("label_names") or split.get("tag_names")
+    if task in ("classify", "pair", "tag") and not names:
+        raise DataError(f"a {task} split needs "
+                        f"{'tag_names' if task == 'tag' else 'label_names'}")
+    return len(names) if names else 2
+
+
 def compile_args(task: str) -> dict:
     import keras
 
@@ -438,7 +447,7 @@ def finetune(o: FinetuneOptions, log=_log) -> dict:
     if n_train < o.batch_size:
         raise DataError(f"{source}: {n_train} usable training examples, fewer than one batch "
                         f"of {o.batch_size}")
-    num_labels = len(train_split.get("label_names") or train_split.get("tag_names") or [0, 0])
+    num_labels = num_labels_of(o.task, train_split)
     steps_per_epoch = n_train // o.batch_size
     total = steps_per_epoch * o.epochs
     log(f"{source}: {n_train:,} training / {len(eval_enc['token_ids']):,} held-out examples, "
@@ -487,3 +496,40 @@ def finetune(o: FinetuneOptions, log=_log) -> dict:
     if placement.is_chief:
         _write_json_atomic(os.path.join(o.output, "metrics.json"), metrics)
     return metrics
+
+
+def train_and_evaluate(task: str, backbone, tokenizer, train_split: dict, eval_split: dict, *,
+                       max_length: int = 128, epochs: int = 2, batch_size: int = 32,
+                       learning_rate: float = 5e-5, freeze_backbone: bool = False,
+                       seed: int = 0, jit_compile: bool | str = "auto", verbose: int = 0) -> dict:
+    """Fine-tune `backbone` on a split in this process and score the held-out split.
+
+    The notebook-sized sibling of `finetune` (no output directory, no checkpoints), with the
+    same encoding, heads, BERT optimizer and metrics. `freeze_backbone=True` trains only the
+    new head on frozen features. Returns {"metrics", "history", "model", "steps"}.
+    """
+    import keras
+
+    from bert_tf.train import optimization
+
+    train_enc = encode(task, tokenizer, train_split, max_length)
+    eval_enc = encode(task, tokenizer, eval_split, max_length)
+    x, y, w = keras_arrays(task, train_enc, train=True)
+    n_train = len(x["token_ids"])
+    if n_train == 0:
+        raise DataError(f"no usable {task} training examples (all truncated away?)")
+    steps = epochs * -(-n_train // batch_size)
+    keras.utils.set_random_seed(seed)
+    backbone.trainable = not freeze_backbone
+    model = build_model(task, backbone, num_labels_of(task, train_split))
+    model.compile(optimizer=optimization.create_optimizer(
+        model, learning_rate=learning_rate, total_steps=steps, warmup_steps=steps // 10),
+        jit_compile=jit_compile, **compile_args(task))
+    import warnings
+
+    with warnings.catch_warnings():  # the pooler gets no gradient in tag/span tasks: expected
+        warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
+        history = model.fit(x, y, sample_weight=w, batch_size=batch_size, epochs=epochs,
+                            verbose=verbose, shuffle=True)
+    metrics = heldout_metrics(task, model, eval_enc, eval_split, batch_size=128)
+    return {"metrics": metrics, "history": history.history, "model": model, "steps": steps}
