@@ -119,6 +119,32 @@ def test_gradient_accumulation_matches_the_large_batch():
         )
 
 
+def test_repeated_embedding_rows_update_like_the_dense_gradient():
+    """Gathering a row several times in a batch gives an IndexedSlices gradient with repeated
+    indices (BERT's segment embeddings: 2 rows, batch x sequence lookups). Keras 3.15's TF
+    optimizers applied each repeat separately, so Adam's moments and the clipping norm were
+    wrong; the update must equal the one for the same gradient as a dense tensor."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("IndexedSlices gradients exist only on TensorFlow")
+    import tensorflow as tf
+
+    from bert_tf.train.optimization import BertAdamW, BertLamb
+
+    repeated = tf.IndexedSlices(tf.constant([[1.0, 1, 1], [1, 1, 1], [2, 2, 2]]),
+                                tf.constant([0, 0, 1]), tf.constant([2, 3]))
+    for cls in (BertAdamW, BertLamb):
+        results = []
+        for grad in (repeated, tf.convert_to_tensor(repeated)):
+            v = keras.Variable(np.full((2, 3), 0.5, "float32"))
+            opt = cls(learning_rate=0.1, global_clipnorm=1.0)
+            for _ in range(3):
+                opt.apply([grad], [v])
+            results.append(np.asarray(v.value))
+        np.testing.assert_allclose(results[0], results[1], rtol=1e-6, err_msg=cls.__name__)
+
+
 def test_lamb_trains_a_small_classifier():
     import keras
 

@@ -17,6 +17,13 @@ What the original BERT `optimization.py` does, expressed with Keras' own optimiz
   partial gradient is clipped to norm 1.0 on its own and the update differs from a single
   device's. `BertAdamW` / `BertLamb` defer the clip until after the all-reduce, which makes
   the update identical to the single-device one (tests/test_train_distributed.py checks it).
+- Keras 3.15's TF optimizers apply an `IndexedSlices` gradient (what gathering embedding rows
+  gives) row by row with `scatter_add`. When an index repeats — BERT's two segment embeddings
+  are gathered batch x sequence times — Adam's moments receive one term per repeat instead of
+  the moments of the summed row, and global-norm clipping counts each repeat as a separate
+  vector: the update is wrong (for the segment embeddings, several times too large). `BertAdamW`
+  / `BertLamb` turn such gradients into dense tensors first (static shapes, so XLA is fine),
+  which is also what the JAX backend always computes.
 - `BertLamb`: `keras.optimizers.Lamb` applies weight decay outside the trust ratio and adapts
   every variable. LAMB as published (and as used for BERT in 76 minutes) adds the decay to the
   update *before* the trust ratio and skips layer adaptation for LayerNorm and bias, which is
@@ -122,8 +129,21 @@ def _deferred_clip(optimizer) -> bool:
     )
 
 
+def _dense_gradients(grads):
+    """`IndexedSlices` -> dense tensors on TensorFlow (repeated indices summed; see module doc)."""
+    if keras.backend.backend() != "tensorflow":
+        return grads
+    import tensorflow as tf
+
+    return [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
+
+
 class _ClipAfterAllReduce:
-    """Global-norm clipping of the *summed* gradients under tf.distribute (see module doc)."""
+    """Global-norm clipping of the *summed* gradients under tf.distribute, and dense gradients
+    for gathered rows (see module doc)."""
+
+    def apply(self, grads, trainable_variables=None):
+        return super().apply(_dense_gradients(list(grads)), trainable_variables)
 
     def _clip_gradients(self, grads):
         if _deferred_clip(self):
