@@ -7,6 +7,10 @@ dupe_factor 1, the bert-base-uncased vocab. Measured for each: whole-process wal
 (from start to exit, imports included), CPU time (user + system, workers included),
 instances/s, input MB/s, and peak RSS of the whole process tree (sampled every 5 ms).
 
+bert_tf's modules are byte-compiled first, as ``pip install`` compiled the original's: where
+``PYTHONDONTWRITEBYTECODE`` is set (as in this project's sandboxes) an editable checkout would
+otherwise be compiled from source on every run (``--no-compile`` measures that).
+
     .venv/bin/python bench/create_data.py [--repeats 3] [--workers N] [--dupe-factor 1]
 
 The last line is ``bert_tf/original speed ratio: X.XX`` (original wall / ours, median).
@@ -36,20 +40,38 @@ VOCAB = os.path.join(
 ORIGINAL = [sys.executable, "-m", "bert.create_pretraining_data"]
 
 
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * PAGE_SIZE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def measure(cmd: list[str]) -> dict:
-    """Run `cmd`; wall time and peak RSS of its process tree."""
+    """Run `cmd`; wall time and peak RSS of its process tree.
+
+    The sampler must not steal a core from a parallel run: finding a process's children
+    scans all of /proc (psutil), so the tree is refreshed only every 20th sample (100 ms); the
+    RSS of the processes known is read every 5 ms. This way sampling costs ~5% of one core
+    (~25% when the tree was found every time, which slowed bert_tf's two workers)."""
     log = tempfile.TemporaryFile()  # not a pipe: the original logs more than a pipe buffer
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
-    peak = 0
+    peak, samples, pids = 0, 0, [proc.pid]
     ps = psutil.Process(proc.pid)
     while proc.poll() is None:
-        try:
-            procs = [ps, *ps.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in procs))
-        except psutil.Error:
-            pass
+        if samples % 20 == 0:
+            try:
+                pids = [proc.pid, *(child.pid for child in ps.children(recursive=True))]
+            except psutil.Error:
+                pass
+        peak = max(peak, sum(map(_rss, pids)))
+        samples += 1
         time.sleep(0.005)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -59,6 +81,19 @@ def measure(cmd: list[str]) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}):\n{err[-3000:]}")
     return {"wall": wall, "cpu": cpu, "peak_mb": peak / 2**20}
+
+
+def byte_compile_bert_tf() -> None:
+    """Checked-hash .pyc files: never used stale, whoever edits the sources meanwhile."""
+    import compileall
+    import py_compile
+
+    import bert_tf
+
+    compileall.compile_dir(
+        os.path.dirname(bert_tf.__file__), quiet=1,
+        invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
+    )
 
 
 def count_records(paths: list[str]) -> int:
@@ -73,7 +108,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--dupe-factor", type=int, default=1)
     ap.add_argument("--seed", type=int, default=12345)
+    ap.add_argument("--no-compile", action="store_true", help="do not byte-compile bert_tf first")
     args = ap.parse_args()
+    if not args.no_compile:
+        byte_compile_bert_tf()
 
     from bert_tf.data.corpora import wikipedia_sample_documents, write_pretraining_text
 
@@ -83,7 +121,8 @@ def main() -> None:
     mb = info["bytes"] / 1e6
     print(f"input: Wikipedia sample, {info['documents']} documents, {info['sentences']:,} sentences, "
           f"{mb:.2f} MB; seq 128, 20 predictions, dupe_factor {args.dupe_factor}; "
-          f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}")
+          f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}; bert_tf "
+          f"{'not ' if args.no_compile else ''}byte-compiled")
 
     common = dict(seq=128, pred=20, prob=0.15, short=0.1)
     orig_out = os.path.join(tmp, "original.tfrecord")
@@ -116,7 +155,8 @@ def main() -> None:
     for name, r in (("original", orig), (f"bert_tf x{args.workers}", ours)):
         print(f"{name:10s} {r['wall']:8.2f} {r['cpu']:7.2f} {r['instances']:10,d} "
               f"{r['instances'] / r['wall']:9,.0f} {mb / r['wall']:7.2f} {r['peak_mb']:12.0f}")
-    print(f"bert_tf runs (wall s): {', '.join(f'{w:.2f}' for w in walls)}")
+    print(f"bert_tf runs (wall s): {', '.join(f'{w:.2f}' for w in walls)}; "
+          f"load average now {os.getloadavg()[0]:.1f}")
     print(f"CPU time ratio (original/bert_tf, less sensitive to other load): {orig['cpu'] / ours['cpu']:.2f}")
     print(f"bert_tf/original speed ratio: {orig['wall'] / ours['wall']:.2f}")
 

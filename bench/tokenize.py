@@ -3,9 +3,12 @@
 The same Wikipedia text (gensim's embedded sample, one paragraph per line, repeated to
 ``--repeat`` copies) goes through `BertTokenizer.tokenize_ids` and through `tokenizers`'
 `BertWordPieceTokenizer.encode_batch` (Rust, all cores), both lowercasing with the
-bert-base-uncased vocabulary of the MiniLM package. Prints MB/s (UTF-8 bytes) of each, then
-checks our ids token-for-token against the original google-research `FullTokenizer` (and
-counts how many lines HF tokenizes differently), and ends with
+bert-base-uncased vocabulary of the MiniLM package. Prints MB/s (UTF-8 bytes) of each: ours on
+its tensorflow-text path (the default under the TensorFlow backend) and on its pure Python
+path (``tf_text=False``: other backends, ``bert-tf create-data``), the latter both on its first
+call (empty caches) and afterwards. Then it checks our ids token-for-token against the original
+google-research `FullTokenizer` (and counts how many lines HF tokenizes differently), and ends
+with the tensorflow-text path's ratio:
 
     bert_tf/hf_tokenizers speed ratio: X.XX
 
@@ -81,9 +84,9 @@ def main(argv=None) -> int:
     print(f"text: Wikipedia sample x{args.repeat}: {len(lines):,} lines, {mb:.2f} MB UTF-8")
     print(f"cpus: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
 
-    ours = BertTokenizer(vocab, lowercase=True)
+    ours = BertTokenizer(vocab, lowercase=True, tf_text=True)
     hf = BertWordPieceTokenizer(vocab, lowercase=True)
-    ours.tokenize_ids(lines[:100])  # builds tables and the tensorflow-text model
+    ours.tokenize_ids(lines[:100])  # builds the tensorflow-text model
     hf.encode_batch(lines[:100], add_special_tokens=False)
 
     # interleave the two so background load hits both alike; wall time decides, CPU time
@@ -108,6 +111,19 @@ def main(argv=None) -> int:
         f"HF tokenizers encode_batch:         {mb / hf_s:7.2f} MB/s  ({hf_s:.3f} s wall, {hf_c:.3f} s CPU)"
     )
     print(f"CPU-time ratio (HF/bert_tf): {hf_c / ours_c:.2f}")
+
+    python = BertTokenizer(vocab, lowercase=True, tf_text=False)
+    t0 = time.perf_counter()
+    python_ids = python.tokenize_ids(lines)
+    first = time.perf_counter() - t0
+    again, _ = timed(lambda: python.tokenize_ids(lines), args.rounds)
+    print(
+        f"bert_tf pure Python path (tf_text=False): {mb / first:7.2f} MB/s first call, "
+        f"{mb / again:.2f} MB/s with warm caches; ratio to HF {hf_s / first:.2f} / {hf_s / again:.2f}"
+    )
+    if python_ids != ids:
+        print("ERROR: the two paths of bert_tf differ")
+        return 1
 
     if not args.no_parity:
         unique = list(dict.fromkeys(lines))

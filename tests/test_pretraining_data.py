@@ -134,23 +134,78 @@ def test_num_to_predict_rounds_like_python():
     assert masking.num_to_predict(lengths, 0.15, 20).tolist() == expected
 
 
-def test_chunk_tokenizer_matches_bert_tokenizer(wiki_docs):
-    from bert_tf.data.fast_tokenize import ChunkTokenizer
+def test_create_data_tokenizes_like_the_original(wiki_docs):
+    """create-data's tokenizer (pure Python, `tokenize_ids_flat`) gives the original
+    FullTokenizer's ids, chunk after chunk (warm caches), cased and uncased."""
+    tokenization = pytest.importorskip("bert.tokenization")
+    import tensorflow as tf
+    from absl import flags
+
     from bert_tf.text.tokenizer import BertTokenizer
 
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+    tokenization.tf.gfile = tf.io.gfile
     lines = [s for d in wiki_docs for s in d][:4000]
     lines += [
         "Café Ωμέγας ΣΊΣΥΦΟΣ ½ ﬁne 東京タワーは高い 한국어 \u200bzero\u00a0nbsp \x1cctl\x7f x\ufffdy",
         "İstanbul ǅ ß ＡＢＣ（全角）🙂 👍🏽 " + "a" * 250 + " " + "é" * 201 + " don't-stop",
-        "tab\there\u2028line\u3000ideo \u0085x ¿¡«»—– ὈΔΥΣΣΕΎΣ σας.",
+        "tab\there\u2028line\u3000ideo \u0085x ¿¡«»—– ὈΔΥΣΣΕΎΣ σας. a\x00b \x00 c\x0bd",
     ]
     for lowercase in (True, False):
-        ref = BertTokenizer(VOCAB, lowercase=lowercase)
-        fast = ChunkTokenizer(ref.vocab, lowercase=lowercase)
-        got = fast.tokenize_ids(lines)
-        want = [ref.convert_tokens_to_ids(ref.tokenize(x)) for x in lines]
-        bad = [i for i in range(len(lines)) if got[i] != want[i]]
-        assert not bad, (lowercase, [lines[i][:80] for i in bad[:3]])
+        original = tokenization.FullTokenizer(VOCAB, do_lower_case=lowercase)
+        ours = BertTokenizer(VOCAB, lowercase=lowercase, tf_text=False)
+        for chunk in (lines[:2000], lines[2000:], lines):
+            flat, lengths = ours.tokenize_ids_flat(chunk)
+            got = np.split(flat, np.cumsum(lengths)[:-1])
+            want = [original.convert_tokens_to_ids(original.tokenize(x)) for x in chunk]
+            bad = [i for i in range(len(chunk)) if got[i].tolist() != want[i]]
+            assert not bad, (lowercase, [chunk[i][:80] for i in bad[:3]])
+
+
+def test_encoder_bytes_match_tensorflow(tmp_path):
+    """Our Examples and TFRecord framing, byte for byte against TensorFlow's own writers
+    (one feature per Example: protobuf's map order is its own with more)."""
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(0)
+    n = 40
+    edges = [0, 1, 127, 128, 255, 16383, 16384, 2**21 - 1, 2**21, 2**28 - 1, 2**28, 2**35 - 1]
+    feats = {
+        "ids": rng.integers(0, 30522, (n, 128)),
+        "edges": np.tile(np.array(edges), (n, 1)),
+        "wide": rng.integers(0, 2**35, (n, 3)),
+        "bits": rng.integers(0, 2, (n, 5)),
+        "label": rng.integers(0, 2, (n, 1)),
+        "weights": rng.random((n, 20)).astype(np.float32),
+    }
+
+    def feature(row):
+        if row.dtype.kind == "f":
+            return tf.train.Feature(float_list=tf.train.FloatList(value=row.tolist()))
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=row.tolist()))
+
+    def split(flat, sizes):
+        return [bytes(b) for b in np.split(flat, np.cumsum(sizes)[:-1])]
+
+    for name, values in feats.items():
+        theirs = [
+            tf.train.Example(features=tf.train.Features(feature={name: feature(row)})).SerializeToString()
+            for row in values
+        ]
+        assert split(*tfrecord.encode_examples({name: values})) == theirs, name
+    flat, sizes = tfrecord.encode_examples(feats)
+    for i, record in enumerate(split(flat, sizes)):
+        expected = tf.train.Example(
+            features=tf.train.Features(feature={k: feature(v[i]) for k, v in feats.items()})
+        )
+        assert tf.train.Example.FromString(record) == expected
+    path = str(tmp_path / "tf.tfrecord")
+    with tf.io.TFRecordWriter(path) as writer:
+        for record in split(flat, sizes):
+            writer.write(record)
+    framed, framed_sizes = tfrecord.encode_records(feats)
+    assert open(path, "rb").read() == tfrecord.frame_records(flat, sizes) == framed
+    assert (framed_sizes == sizes + 16).all()
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -206,15 +261,15 @@ def test_masking_statistics(nsp_data):
 
 
 def test_nsp_balance_and_is_next_pairs_are_contiguous(nsp_data, wiki_docs):
-    from bert_tf.data.fast_tokenize import ChunkTokenizer
+    from bert_tf.text.tokenizer import BertTokenizer
 
     _, _, d = nsp_data
     labels = d["next_sentence_labels"][:, 0]
     assert 0.47 < labels.mean() < 0.60  # the original gives ~0.53 (1-sentence chunks are random)
-    tok = ChunkTokenizer(load_vocab(VOCAB).ids)
+    tok = BertTokenizer(VOCAB, tf_text=False)
     docs = []
     for doc in wiki_docs:
-        flat, _ = tok.ids(doc)
+        flat, _ = tok.tokenize_ids_flat(doc)
         docs.append(flat.astype("<i4").tobytes())
     corpus = np.int32(-1).astype("<i4").tobytes().join(docs)  # 4-byte separator keeps alignment
     ids, seg = unmasked(d), d["segment_ids"]

@@ -2,9 +2,9 @@
 
 The reference is the original `tokenization.FullTokenizer` (package `bert-tensorflow`,
 module `bert.tokenization`), run on TF 2 by pointing its `tf.gfile` at `tf.io.gfile`.
-Both our paths are compared with it: the fast batch path (`tokenize_ids`) and the pure
-Python path (`tokenize`), cased and uncased, on real Wikipedia and Chinese text and on
-generated adversarial strings.
+All our paths are compared with it: ``tokenize_ids`` on tensorflow-text and in pure Python
+(``tf_text=True`` / ``False``), ``tokenize_ids_flat`` and ``tokenize`` (one text), cased and
+uncased, on real Wikipedia and Chinese text and on generated adversarial strings.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from bert_tf.errors import DataError
-from bert_tf.text import tokenizer as tokenizer_module
+from bert_tf.text import rules, tf_text_path
 from bert_tf.text.tokenizer import SPECIAL_TOKENS, BertTokenizer
 
 
@@ -66,12 +66,13 @@ def original():
 
 @pytest.fixture(scope="session")
 def ours(vocab_path):
+    """Factory: ``tf_text=True`` for the tensorflow-text batch path, False for pure Python."""
     cache = {}
 
-    def make(lowercase):
-        if lowercase not in cache:
-            cache[lowercase] = BertTokenizer(vocab_path, lowercase=lowercase)
-        return cache[lowercase]
+    def make(lowercase, tf_text=True):
+        if (lowercase, tf_text) not in cache:
+            cache[lowercase, tf_text] = BertTokenizer(vocab_path, lowercase, tf_text=tf_text)
+        return cache[lowercase, tf_text]
 
     return make
 
@@ -95,16 +96,26 @@ def chinese_lines() -> list[str]:
     return path.read_text(encoding="utf-8").split("\n")
 
 
-def _check(original_tok, tok, lines, *, python_path=True):
-    """Compares both our paths with the original on `lines`; returns the number of lines."""
+def _check(original_tok, tok, lines, *, one_by_one=True):
+    """Compares all our paths with the original on `lines`; returns the number of lines.
+
+    `tok` is a tokenizer on the tensorflow-text path; a twin on the pure Python path is
+    made from its vocabulary (a fresh one: its caches start empty)."""
     expected = [original_tok.convert_tokens_to_ids(original_tok.tokenize(x)) for x in lines]
-    fast = tok.tokenize_ids(lines)
-    bad = [i for i, (e, g) in enumerate(zip(expected, fast, strict=True)) if e != g]
-    assert not bad, _diff_report("tokenize_ids", original_tok, tok, lines, bad, fast)
-    if python_path:
-        slow = [tok.convert_tokens_to_ids(tok.tokenize(x)) for x in lines]
-        bad = [i for i, (e, g) in enumerate(zip(expected, slow, strict=True)) if e != g]
-        assert not bad, _diff_report("tokenize", original_tok, tok, lines, bad, slow)
+    python = BertTokenizer(tok.vocab_path, tok.lowercase, tf_text=False)
+    flat, lengths = python.tokenize_ids_flat(lines)
+    assert flat.dtype == np.int32 and len(lengths) == len(lines)
+    as_lists = [row.tolist() for row in np.split(flat, np.cumsum(lengths)[:-1])] if lines else []
+    results = {
+        "tokenize_ids (tensorflow-text)": tok.tokenize_ids(lines),
+        "tokenize_ids_flat (Python, cold caches)": as_lists,
+        "tokenize_ids (Python, warm caches)": python.tokenize_ids(lines),
+    }
+    if one_by_one:
+        results["tokenize"] = [tok.convert_tokens_to_ids(tok.tokenize(x)) for x in lines]
+    for name, got in results.items():
+        bad = [i for i, (e, g) in enumerate(zip(expected, got, strict=True)) if e != g]
+        assert not bad, _diff_report(name, original_tok, tok, lines, bad, got)
     return len(lines)
 
 
@@ -212,8 +223,8 @@ def test_parity_wikipedia(lowercase, original, ours, vocab_path, wikipedia_lines
 @pytest.mark.slow
 @pytest.mark.parametrize("lowercase", [True, False], ids=["uncased", "cased"])
 def test_parity_wikipedia_full(lowercase, original, ours, vocab_path, wikipedia_lines):
-    """All 40,002 lines (about 3 MB) through the fast path."""
-    _check(original(vocab_path, lowercase), ours(lowercase), wikipedia_lines, python_path=False)
+    """All 40,002 lines (about 3 MB) through the batch paths."""
+    _check(original(vocab_path, lowercase), ours(lowercase), wikipedia_lines, one_by_one=False)
 
 
 @pytest.mark.parametrize("lowercase", [True, False], ids=["uncased", "cased"])
@@ -231,11 +242,29 @@ def test_parity_chinese(lowercase, original, ours, vocab_path, chinese_lines):
 def test_parity_adversarial(lowercase, original, ours, vocab_path, wikipedia_lines):
     texts = adversarial_strings(2500, seed=2 + lowercase, wiki=wikipedia_lines)
     # one big batch (several chunks on several threads) and small batches
-    assert sum(map(len, texts)) > 2 * tokenizer_module._CHUNK_CHARS
+    assert sum(map(len, texts)) > 2 * tf_text_path.CHUNK_CHARS
     _check(original(vocab_path, lowercase), ours(lowercase), texts)
-    orig, tok = original(vocab_path, lowercase), ours(lowercase)
+    orig = original(vocab_path, lowercase)
     for x in texts[:200]:
-        assert tok.tokenize_ids([x]) == [orig.convert_tokens_to_ids(orig.tokenize(x))], repr(x)
+        expected = [orig.convert_tokens_to_ids(orig.tokenize(x))]
+        assert ours(lowercase).tokenize_ids([x]) == expected, repr(x)
+        assert ours(lowercase, tf_text=False).tokenize_ids([x]) == expected, repr(x)
+
+
+@pytest.mark.multibackend
+def test_default_batch_path_on_this_backend(original, vocab_path, wikipedia_lines, backend):
+    """``BertTokenizer(vocab)`` batches on tensorflow-text under the TensorFlow backend, in pure
+    Python under another; exact either way."""
+    pytest.importorskip("tensorflow_text")
+    tok = BertTokenizer(vocab_path)
+    assert bool(tok._batch_path()) == (backend == "tensorflow")
+    lines = [x for x in wikipedia_lines if not x.isascii()][:300] + wikipedia_lines[:300]
+    orig = original(vocab_path, True)
+    assert tok.tokenize_ids(lines) == [orig.convert_tokens_to_ids(orig.tokenize(x)) for x in lines]
+    flat, lengths = tok.tokenize_ids_flat(lines)
+    assert np.split(flat, np.cumsum(lengths)[:-1])[7].tolist() == tok.tokenize_ids(lines)[7]
+    assert [len(a) for a in tok.tokenize_ids_flat([])] == [0, 0]
+    assert tok.tokenize_ids([]) == []
 
 
 @pytest.mark.parametrize(
@@ -263,6 +292,7 @@ def test_fast_bert_tokenizer_differences_fixed(text, original, ours, vocab_path)
     theirs = fast_bert.tokenize(tf.constant([text])).to_list()[0]
     assert theirs != expected  # the case is real
     assert tok.tokenize_ids([text]) == [expected]
+    assert ours(True, tf_text=False).tokenize_ids([text]) == [expected]
     assert tok.convert_tokens_to_ids(tok.tokenize(text)) == expected
 
 
@@ -307,9 +337,11 @@ def test_vocab_quirks_match_original(tmp_path, original):
     assert dict(tok.vocab) == dict(orig.vocab)
     texts = ["the dogs. a b cat", "unwanted running", "the dog.s a  b", "[unused0] ## #"]
     _check(orig, tok, texts)
+    tok = BertTokenizer(vocab, tf_text=True)
+    _check(orig, tok, texts)
 
 
-# --------------------------------------------------------------------------- the fast path's premises
+# --------------------------------------------------------------------------- the premises of both paths
 
 
 def test_fast_path_exception_table_is_current():
@@ -319,28 +351,43 @@ def test_fast_path_exception_table_is_current():
     from importlib.metadata import version
 
     if (unicodedata.unidata_version, version("tensorflow-text")) != (
-        tokenizer_module._EXCEPTIONS_VERSIONS
+        tf_text_path._EXCEPTIONS_VERSIONS
     ):
         pytest.skip("other versions: the table is recomputed at run time")
-    assert tokenizer_module.compute_fast_path_exceptions() == tokenizer_module._FAST_PATH_EXCEPTIONS
+    assert tf_text_path.compute_fast_path_exceptions() == tf_text_path._FAST_PATH_EXCEPTIONS
 
 
 def test_normalisation_context_stops_at_whitespace():
     """Whole-text lowercasing/NFD equals the original's per-word one: the final-sigma rule and
-    canonical reordering never look across whitespace."""
+    canonical reordering never look across whitespace, and no whitespace appears or vanishes."""
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     for w in spaces:
         assert ("ΑΣ" + w + "Α").lower() == "ας" + w + "α", repr(w)
         assert (w + "Σ").lower() == w + "σ", repr(w)
         assert unicodedata.combining(w) == 0
         assert unicodedata.normalize("NFD", w).isspace()
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and not chr(c).isspace()]
+    normalised = unicodedata.normalize("NFD", "\n".join(chars).lower()).split("\n")
+    assert len(normalised) == len(chars)
+    assert not any(any(x.isspace() for x in n) for n in normalised)
+
+
+def test_whitespace_that_is_removed():
+    """The characters ``str.split`` splits at but the original deletes in its cleaning step,
+    which the Python path deletes before splitting raw text into pieces."""
+    both = [
+        chr(c)
+        for c in range(0x110000)
+        if chr(c).isspace() and rules.is_removed(c, unicodedata.category(chr(c)))
+    ]
+    assert "".join(both) == rules.WHITESPACE_THAT_IS_REMOVED
 
 
 def test_cjk_class_survives_normalisation():
     """The original puts spaces around CJK ideographs *before* lowercasing; FastWordpiece
     splits them *after*: the same thing because normalisation maps an ideograph to one
     ideograph and nothing else to one."""
-    mn = tokenizer_module._tables().mn
+    mn = {c for c in range(0x110000) if unicodedata.category(chr(c)) == "Mn"}
     chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and c != 10]
     # one character per line: "\n" stops the final-sigma rule and NFD reordering
     normalised = unicodedata.normalize("NFD", "\n".join(chars).lower()).split("\n")
@@ -348,8 +395,8 @@ def test_cjk_class_survives_normalisation():
     changed = [(c, n) for c, n in zip(chars, normalised, strict=True) if c != n]
     assert len(changed) > 1000
     for c, n in changed:
-        cjk = [tokenizer_module.is_cjk(ord(x)) for x in n if ord(x) not in mn]
-        if tokenizer_module.is_cjk(ord(c)):
+        cjk = [rules.is_cjk(ord(x)) for x in n if ord(x) not in mn]
+        if rules.is_cjk(ord(c)):
             assert cjk == [True], hex(ord(c))
         else:
             assert not any(cjk), hex(ord(c))
@@ -508,12 +555,37 @@ def test_tf_data(ours, wikipedia_lines):
 
 
 def test_import_under_jax_does_not_import_tensorflow(vocab_path):
+    """Under another Keras backend nothing but tf.data functions imports TensorFlow."""
     code = (
-        "import sys; import bert_tf.text.tokenizer as m; import bert_tf; "
-        f"t = bert_tf.BertTokenizer({vocab_path!r}); assert t.tokenize('Héllo') == ['hello']; "
+        "import sys; import bert_tf.text.tokenizer as m; import bert_tf; import keras\n"
+        "assert keras.config.backend() == 'jax'\n"
+        f"t = bert_tf.BertTokenizer({vocab_path!r}); assert t.tokenize('Héllo') == ['hello']\n"
+        "assert t.tokenize_ids(['Héllo wörld', 'x ' * 40000])[0] == [7592, 2088]\n"
+        "flat, lengths = t.tokenize_ids_flat(['Héllo wörld', 'a']); assert lengths.tolist() == [2, 1]\n"
+        "assert t(['Héllo'], ['wörld'], max_length=8)['token_ids'][0].tolist()[:5] == "
+        "[101, 7592, 102, 2088, 102]\n"
         "assert 'tensorflow' not in sys.modules, 'tensorflow imported'; print('ok')"
     )
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok"
+
+
+def test_batch_path_follows_the_keras_backend(vocab_path, monkeypatch, tmp_path):
+    from bert_tf.text.tokenizer import keras_backend_is_tensorflow
+
+    monkeypatch.delitem(sys.modules, "keras", raising=False)  # as before Keras is imported
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    for env, expected in (("jax", False), ("torch", False), ("tensorflow", True)):
+        monkeypatch.setenv("KERAS_BACKEND", env)
+        assert keras_backend_is_tensorflow() is expected
+    monkeypatch.delenv("KERAS_BACKEND")
+    assert keras_backend_is_tensorflow()  # Keras's default
+    (tmp_path / "keras.json").write_text('{"backend": "jax"}')
+    assert not keras_backend_is_tensorflow()
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert not BertTokenizer(vocab_path)._batch_path()
+    assert not BertTokenizer(vocab_path, tf_text=False)._batch_path()
+    pytest.importorskip("tensorflow_text")
+    assert BertTokenizer(vocab_path, tf_text=True)._batch_path()

@@ -14,7 +14,8 @@ import pytest
 from bert_tf.cli import main
 from bert_tf.errors import DataError
 from bert_tf.text import vocab as vocab_module
-from bert_tf.text.tokenizer import SPECIAL_TOKENS, BertTokenizer, is_cjk
+from bert_tf.text.rules import basic_tokenize, is_cjk
+from bert_tf.text.tokenizer import SPECIAL_TOKENS, BertTokenizer
 
 
 @pytest.fixture(scope="module")
@@ -138,11 +139,12 @@ def test_chinese_vocab_single_characters(tmp_path, capsys, chinese_lines):
 
 
 def test_count_words_is_the_tokenizers_split(wiki_lines, chinese_lines):
-    lines = _take(wiki_lines[100:], 200_000) + _take(chinese_lines, 20_000) + ["ΟΔΟΣ ½ ﬁ", "a\x00b"]
+    lines = _take(wiki_lines[100:], 200_000) + _take(chinese_lines, 20_000)
+    lines += ["ΟΔΟΣ ½ ﬁ", "a\x00b", "x\x1cy z\x85w", "ΑΣ'Β Ὀδυσσεύς café,"]
     for lowercase in (True, False):
         expected = collections.Counter()
         for x in lines:
-            expected.update(vocab_module.basic_tokenize(x, lowercase))
+            expected.update(basic_tokenize(x, lowercase))
         # chunking (1 M characters per call) gives the same counts as line by line
         assert vocab_module.count_words(lines * 3, lowercase) == collections.Counter(
             {k: 3 * v for k, v in expected.items()}

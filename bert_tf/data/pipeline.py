@@ -39,8 +39,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from bert_tf.data import masking, tfrecord
-from bert_tf.data.pretraining import FEATURE_NAMES, MANIFEST, SPECIAL_TOKENS
+from bert_tf.data.pretraining import FEATURE_NAMES, MANIFEST
 from bert_tf.errors import DataError
+from bert_tf.text.rules import SPECIAL_TOKENS
 
 
 def resolve_files(source: str | Sequence[str]) -> tuple[list[str], dict | None]:

@@ -1,7 +1,7 @@
 """Text processing: the exact BERT WordPiece tokenizer and WordPiece vocabulary training.
 
-Nothing here imports TensorFlow at import time; the fast batch path of
-`BertTokenizer` loads tensorflow-text on first use.
+Nothing here imports TensorFlow at import time. `BertTokenizer` batches on tensorflow-text
+(loaded on first use) when TensorFlow is the Keras backend, in pure Python otherwise.
 """
 
 from bert_tf.text.tokenizer import SPECIAL_TOKENS, BertTokenizer

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bert_tf.errors import DataError
 from bert_tf.io import write_atomic
-from bert_tf.text.tokenizer import SPECIAL_TOKENS, basic_tokenize
+from bert_tf.text.rules import SPECIAL_TOKENS, normalizer, splittable
 
 DEFAULT_NUM_UNUSED = 100
 _CHUNK_CHARS = 1 << 20
@@ -55,18 +55,26 @@ def read_lines(paths: Iterable[str | os.PathLike]) -> Iterator[str]:
 
 
 def count_words(lines: Iterable[str], lowercase: bool = True) -> collections.Counter:
-    """Counts the words `BertTokenizer` would hand to WordPiece."""
-    counts: collections.Counter = collections.Counter()
+    """Counts the words `BertTokenizer` would hand to WordPiece.
+
+    Whitespace-separated pieces of raw text are counted first; each distinct piece is then
+    split into words once."""
+    pieces: collections.Counter = collections.Counter()
     buf: list[str] = []
     size = 0
     for line in lines:
         buf.append(line)
         size += len(line)
         if size >= _CHUNK_CHARS:  # newlines are whitespace: one call per chunk is the same
-            counts.update(basic_tokenize("\n".join(buf), lowercase))
+            pieces.update(splittable("\n".join(buf)).split())
             buf, size = [], 0
     if buf:
-        counts.update(basic_tokenize("\n".join(buf), lowercase))
+        pieces.update(splittable("\n".join(buf)).split())
+    words = normalizer(lowercase).words
+    counts: collections.Counter = collections.Counter()
+    for piece, n in pieces.items():
+        for word in words(piece):
+            counts[word] += n
     return counts
 
 
