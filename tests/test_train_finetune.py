@@ -211,3 +211,19 @@ def test_train_and_evaluate_learns_in_process_and_a_frozen_backbone_stays_put(ck
         np.testing.assert_array_equal(a, b)
     head = frozen["model"].head.get_weights()[0]
     assert np.abs(head).max() > 0 and not frozen["model"].backbone.trainable
+
+
+def test_tagging_cuts_a_sentence_at_the_first_word_that_does_not_fit(tmp_path):
+    from bert_tf.text.tokenizer import BertTokenizer
+    from bert_tf.train.finetune import encode_tagging
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "film",
+                                 "long", "##er", "##est", "it"]) + "\n")
+    tok = BertTokenizer(str(vocab))
+    # "longerest" is 3 wordpieces, "it" one. With room for 4 pieces between [CLS] and [SEP],
+    # the long word does not fit, and the short word after it must not be squeezed in either.
+    enc = encode_tagging(tok, [["the", "film", "longerest", "it"]], [[1, 2, 3, 4]], max_length=6)
+    assert list(enc["first_piece"][0]) == [1, 2, -1, -1]
+    assert tok.convert_ids_to_tokens(enc["token_ids"][0][:4]) == ["[CLS]", "the", "film", "[SEP]"]
+    assert list(enc["weights"][0]) == [0, 1, 1, 0, 0, 0]

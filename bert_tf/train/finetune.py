@@ -245,12 +245,15 @@ def encode_tagging(tokenizer, tokens: list[list[str]], tags: list[list[int]] | N
     pieces = tokenizer.tokenize_ids(flat) if flat else []
     k = 0
     for i, sent in enumerate(tokens):
-        row, pos = [tokenizer.cls_id], 1
+        row, pos, full = [tokenizer.cls_id], 1, False
         for j, _word in enumerate(sent):
             p = pieces[k] or [tokenizer.unk_id]
             k += 1
-            if pos + len(p) > max_length - 1:
-                continue  # truncated: the word gets no prediction (counted as "O")
+            # The sentence is cut at the first word that does not fit: it and every later word
+            # get no prediction (counted as "O"), and no later, shorter word jumps the gap.
+            full = full or pos + len(p) > max_length - 1
+            if full:
+                continue
             first_piece[i, j] = pos
             if tags is not None:
                 labels[i, pos] = tags[i][j]
