@@ -1,5 +1,7 @@
-"""Building blocks shared by BERT, GPT and ELMo-style models. One public class per file."""
+"""Building blocks shared by BERT, GPT, ELMo-style and encoder-decoder models. One public class per file."""
 
+from bert_tf.layers.cross_attention import CrossAttention
+from bert_tf.layers.decoder_block import DecoderBlock
 from bert_tf.layers.dropout import Dropout
 from bert_tf.layers.embeddings import BertEmbeddings
 from bert_tf.layers.feed_forward import FeedForward
@@ -9,5 +11,5 @@ from bert_tf.layers.scalar_mix import ScalarMix
 from bert_tf.layers.self_attention import SelfAttention
 from bert_tf.layers.transformer_block import TransformerBlock
 
-__all__ = ["BertEmbeddings", "Dropout", "FeedForward", "MaskedLMHead", "Pooler", "ScalarMix",
-           "SelfAttention", "TransformerBlock"]
+__all__ = ["BertEmbeddings", "CrossAttention", "DecoderBlock", "Dropout", "FeedForward",
+           "MaskedLMHead", "Pooler", "ScalarMix", "SelfAttention", "TransformerBlock"]
