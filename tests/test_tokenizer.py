@@ -296,6 +296,19 @@ def test_fast_bert_tokenizer_differences_fixed(text, original, ours, vocab_path)
     assert tok.convert_tokens_to_ids(tok.tokenize(text)) == expected
 
 
+def test_python_path_caches_start_over(vocab_path, wikipedia_lines):
+    """Beyond `MAX_CACHED` entries the caches are emptied; results stay the same."""
+    tok = BertTokenizer(vocab_path, tf_text=False)
+    lines = wikipedia_lines[:400] + ["a\x00b \x00 c", "x\x1cy"]
+    expected = tok.tokenize_ids(lines)
+    tok._python_path.MAX_CACHED = 100
+    for _ in range(3):
+        flat, lengths = tok.tokenize_ids_flat(lines)
+        assert [r.tolist() for r in np.split(flat, np.cumsum(lengths)[:-1])] == expected
+        assert tok.tokenize_ids(lines) == expected
+    assert len(tok._python_path) <= len(set(" ".join(lines).split())) + 1
+
+
 def test_known_outputs(ours):
     tok = ours(True)
     assert tok.tokenize("UNwant\u00e9d,running") == ["unwanted", ",", "running"]

@@ -225,9 +225,10 @@ class PieceIds(dict):
         super().__init__()
         self.normalizer = normalizer(lowercase)
         self.words = WordIds(vocab, unk_id)
-        self[_END] = (-1,)
 
     def __missing__(self, piece: str) -> tuple[int, ...]:
+        if piece == _END:  # `flat_ids`'s end-of-text mark (`splittable` deletes NUL from texts)
+            return self.setdefault(piece, (-1,))
         words = self.normalizer.words(piece)
         if len(words) == 1:
             ids = self.words[words[0]]
@@ -240,7 +241,6 @@ class PieceIds(dict):
         if len(self) > self.MAX_CACHED or len(self.words) > self.MAX_CACHED:
             self.clear()
             self.words.clear()
-            self[_END] = (-1,)
 
     def ids(self, texts: list[str]) -> list[list[int]]:
         """Wordpiece ids of each text (no special tokens)."""
