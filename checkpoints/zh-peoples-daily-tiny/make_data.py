@@ -8,7 +8,9 @@ of 3,165), so the validation/test articles of the course's People's Daily tasks
 validation articles are the held-out pretraining data. Writes DIR/vocab.txt (the 5 BERT
 special tokens, then every character seen at least 3 times in the training articles, most
 frequent first, then ASCII letters/digits and their `##` continuations so Latin words and
-numbers still tokenize), DIR/{train,eval}.txt and DIR/data/{train,eval} via `create-data`.
+numbers still tokenize, and ASCII punctuation, which newspaper text writes full-width but
+web text such as the course's review data does not), DIR/{train,eval}.txt and
+DIR/data/{train,eval} via `create-data`.
 """
 
 import collections
@@ -30,7 +32,7 @@ chars = [c for c, n in counts.most_common() if n >= 3]
 ascii_ = list(string.ascii_lowercase + string.digits)
 vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 seen = set(vocab)
-for tok in [*chars, *ascii_, *("##" + c for c in ascii_)]:
+for tok in [*chars, *ascii_, *("##" + c for c in ascii_), *string.punctuation]:
     if tok not in seen and tok.lower() == tok:
         vocab.append(tok)
         seen.add(tok)
