@@ -34,6 +34,7 @@ import json
 import os
 import re
 import sys
+import warnings
 
 import numpy as np
 
@@ -359,6 +360,14 @@ def build_model(task: str, backbone, num_labels: int):
     return BertSpanQA(backbone)
 
 
+def training_arrays(task: str, tokenizer, train_split: dict, eval_split: dict,
+                    max_length: int) -> tuple:
+    """(held-out encoding, x, y, sample_weight): both splits encoded, the training one as Keras arrays."""
+    train_enc = encode(task, tokenizer, train_split, max_length)
+    eval_enc = encode(task, tokenizer, eval_split, max_length)
+    return (eval_enc, *keras_arrays(task, train_enc, train=True))
+
+
 def num_labels_of(task: str, split: dict) -> int:
     """Classes (classify/pair) or BIO tags (tag) of a split; 2 for span (start, end)."""
     names = split.get("label_names") or split.get("tag_names")
@@ -443,9 +452,8 @@ def finetune(o: FinetuneOptions, log=_log) -> dict:
     if not os.path.isdir(o.init):
         raise DataError(f"{o.init}: --init must be a checkpoint directory")
     tokenizer = BertTokenizer.from_pretrained(o.init)
-    train_enc = encode(o.task, tokenizer, train_split, o.max_seq_length)
-    eval_enc = encode(o.task, tokenizer, eval_split, o.max_seq_length)
-    x, y, w = keras_arrays(o.task, train_enc, train=True)
+    eval_enc, x, y, w = training_arrays(o.task, tokenizer, train_split, eval_split,
+                                        o.max_seq_length)
     n_train = len(x["token_ids"])
     if n_train < o.batch_size:
         raise DataError(f"{source}: {n_train} usable training examples, fewer than one batch "
@@ -455,8 +463,6 @@ def finetune(o: FinetuneOptions, log=_log) -> dict:
     total = steps_per_epoch * o.epochs
     log(f"{source}: {n_train:,} training / {len(eval_enc['token_ids']):,} held-out examples, "
         f"{total} steps")
-
-    import warnings
 
     # The pooler gets no gradient in tagging/span tasks (they read sequence_output): expected.
     warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
@@ -515,9 +521,7 @@ def train_and_evaluate(task: str, backbone, tokenizer, train_split: dict, eval_s
 
     from bert_tf.train import optimization
 
-    train_enc = encode(task, tokenizer, train_split, max_length)
-    eval_enc = encode(task, tokenizer, eval_split, max_length)
-    x, y, w = keras_arrays(task, train_enc, train=True)
+    eval_enc, x, y, w = training_arrays(task, tokenizer, train_split, eval_split, max_length)
     n_train = len(x["token_ids"])
     if n_train == 0:
         raise DataError(f"no usable {task} training examples (all truncated away?)")
@@ -528,8 +532,6 @@ def train_and_evaluate(task: str, backbone, tokenizer, train_split: dict, eval_s
     model.compile(optimizer=optimization.create_optimizer(
         model, learning_rate=learning_rate, total_steps=steps, warmup_steps=steps // 10),
         jit_compile=jit_compile, **compile_args(task))
-    import warnings
-
     with warnings.catch_warnings():  # the pooler gets no gradient in tag/span tasks: expected
         warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
         history = model.fit(x, y, sample_weight=w, batch_size=batch_size, epochs=epochs,
