@@ -1,10 +1,20 @@
 """Training-step speed of bert_tf's BertPretrainer vs keras-hub's BertMaskedLM, same process.
 
 Both train the same BERT-mini (L4/H256/A4, vocab 30522) on MLM only: seq 128, batch 32,
-20 masked positions, AdamW, Keras `fit` with XLA, timed in steady state after the first
-(compiling) call. Also measures this machine's matmul peak (numpy sgemm 2048^3) in the same
-run. The last line is `bert_tf/keras_hub speed ratio: X.XX` (wall clock); sequences per
-CPU-second (all threads) are printed too, a steadier figure on a machine shared with other jobs.
+20 masked positions, AdamW, Keras `fit` with XLA, each with its library's own MLM loss (the
+same cross-entropy: keras-hub's task uses Keras' `SparseCategoricalCrossentropy`, bert_tf's
+pretraining its `SparseSoftmaxCrossEntropy`, equal to 1e-6 in value and gradient, see
+tests/test_train_losses.py). Also measures this machine's matmul peak
+(numpy sgemm 2048^3) in the same run. The last line is `bert_tf/keras_hub speed ratio: X.XX`.
+
+Timing is per training step, in steady state: a callback stamps the end of every batch, and
+a step's time is the gap between two consecutive stamps, so neither compilation (the first
+`fit`) nor the start and end of a `fit` call are counted. The end matters: with TF 2.21, when
+a `fit` call returns, deleting its tf.data iterator can wait for the autotuner's thread to
+wake (its sleep doubles from 10 ms: the call returns at ~5.1 s or ~10.2 s instead of ~5.0 s),
+which made whole-call timings of short fits jump by up to 2x at random. Rounds alternate
+between the two models so both see the same machine load; each model's figure is the median
+step over all rounds. Sequences per CPU-second (all threads) are printed too.
 
     python bench/train_step.py                 # TF backend (default)
     KERAS_BACKEND=jax python bench/train_step.py
@@ -60,16 +70,35 @@ def make_batches(c, steps, batch, seq, predictions, seed=0):
     return features, positions, labels
 
 
+def step_timer():
+    """A Keras callback recording wall and CPU seconds between consecutive batch ends."""
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.wall, self.cpu, self._last = [], [], None
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = (time.perf_counter(), time.process_time())
+            if self._last is not None:
+                self.wall.append(now[0] - self._last[0])
+                self.cpu.append(now[1] - self._last[1])
+            self._last = now
+
+    return StepTimer()
+
+
 def build_bert_tf(c, lr):
     import keras
 
     from bert_tf.models.pretrainer import BertPretrainer
+    from bert_tf.train.losses import SparseSoftmaxCrossEntropy
 
     model = BertPretrainer(c)
     model.compile(
         optimizer=keras.optimizers.AdamW(lr, weight_decay=0.01),
-        loss={"mlm_logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-              "nsp_logits": None},
+        loss={"mlm_logits": SparseSoftmaxCrossEntropy(), "nsp_logits": None},
         jit_compile=True)
     return model
 
@@ -91,8 +120,8 @@ def build_keras_hub(c, lr):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=12, help="timed steps per measurement")
-    p.add_argument("--rounds", type=int, default=2, help="alternating measurements per model")
+    p.add_argument("--steps", type=int, default=12, help="steps per fit call (timed: all but 1)")
+    p.add_argument("--rounds", type=int, default=3, help="alternating fit calls per model")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seq", type=int, default=128)
     p.add_argument("--predictions", type=int, default=20)
@@ -115,31 +144,38 @@ def main(argv=None):
 
     def run(name):
         x, y = data[name]
-        start, cpu = time.perf_counter(), time.process_time()
-        models[name].fit(x, y, batch_size=args.batch, epochs=1, verbose=0, shuffle=False)
-        return time.perf_counter() - start, time.process_time() - cpu
+        timer = step_timer()
+        start = time.perf_counter()
+        models[name].fit(x, y, batch_size=args.batch, epochs=1, verbose=0, shuffle=False,
+                         callbacks=[timer])
+        return time.perf_counter() - start, timer
 
+    peak = matmul_peak_gflops()  # before and after the runs; the better one is the peak
     for name in models:  # compile + first steps
         print(f"{name}: first fit (compiling) {run(name)[0]:.1f} s", flush=True)
-    best = {name: float("inf") for name in models}
-    best_cpu = dict(best)
+    steps = {name: [] for name in models}
+    cpu_steps = {name: [] for name in models}
     for _ in range(args.rounds):  # alternate so both see the same machine load
         for name in models:
-            wall, cpu = run(name)
-            best[name], best_cpu[name] = min(best[name], wall), min(best_cpu[name], cpu)
+            _, timer = run(name)
+            steps[name] += timer.wall
+            cpu_steps[name] += timer.cpu
 
-    peak = matmul_peak_gflops()
+    peak = max(peak, matmul_peak_gflops())
     flops = flops_per_sequence(c, args.seq, args.predictions)
     print(f"backend: {keras.backend.backend()}, BERT-mini L{c.num_layers}/H{c.hidden_size}, "
           f"seq {args.seq}, batch {args.batch}, {args.predictions} masked, AdamW, XLA")
     print(f"matmul peak (numpy sgemm 2048^3): {peak:.1f} GFLOP/s")
     speed = {}
     for name in models:
-        speed[name] = args.steps * args.batch / best[name]
+        step = float(np.median(steps[name]))
+        speed[name] = args.batch / step
         gflops = speed[name] * flops / 1e9
-        print(f"{name}: {speed[name]:.1f} sequences/s, {gflops:.1f} GFLOP/s "
-              f"({100 * gflops / peak:.0f}% of matmul peak); "
-              f"{args.steps * args.batch / best_cpu[name]:.1f} sequences per CPU-second")
+        print(f"{name}: {1e3 * step:.0f} ms/step (median of {len(steps[name])}; "
+              f"quartiles {1e3 * np.percentile(steps[name], 25):.0f}-"
+              f"{1e3 * np.percentile(steps[name], 75):.0f}), {speed[name]:.1f} sequences/s, "
+              f"{gflops:.1f} GFLOP/s ({100 * gflops / peak:.0f}% of matmul peak); "
+              f"{args.batch / float(np.median(cpu_steps[name])):.1f} sequences per CPU-second")
     print(f"bert_tf/keras_hub speed ratio: {speed['bert_tf'] / speed['keras_hub']:.2f}")
 
 
