@@ -23,23 +23,18 @@ import sys
 
 from bert_tf.data.corpora import write_pretraining_text
 from bert_tf.data.pretraining import Settings, create_pretraining_data
+from bert_tf.io import write_atomic
+from bert_tf.text.rules import load_vocab
 from course import datasets
 
 en_dir, zh_dir, out = sys.argv[1:4]
 os.makedirs(out, exist_ok=True)
 
-
-def read_vocab(path):
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f if line.strip()]
-
-
-vocab = read_vocab(os.path.join(en_dir, "vocab.txt"))
-seen = set(vocab)
-vocab += [t for t in read_vocab(os.path.join(zh_dir, "vocab.txt")) if t not in seen]
+# English entries first (their ids unchanged), then the Chinese ones English lacks.
+vocab = list(dict.fromkeys([*load_vocab(os.path.join(en_dir, "vocab.txt")),
+                            *load_vocab(os.path.join(zh_dir, "vocab.txt"))]))
 vocab_path = os.path.join(out, "vocab.txt")
-with open(vocab_path, "w", encoding="utf-8") as f:
-    f.write("\n".join(vocab) + "\n")
+write_atomic(vocab_path, "\n".join(vocab) + "\n")
 print(f"joint vocabulary: {len(vocab):,} entries")
 
 zh = datasets.load("peoples-daily-zh")
