@@ -54,6 +54,7 @@ def main(argv=None):
 
     from bert_tf.config import BertConfig
     from bert_tf.models.pretrainer import BertPretrainer
+    from bert_tf.train.losses import sparse_softmax_cross_entropy
 
     assert keras.backend.backend() == "jax", "run with KERAS_BACKEND=jax"
     device = jax.devices()[0]
@@ -64,13 +65,13 @@ def main(argv=None):
     model = BertPretrainer(c, dtype=args.dtype)
     optimizer = keras.optimizers.AdamW(1e-4, weight_decay=0.01)
     optimizer.build(model.trainable_variables)
-    sce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     def loss_fn(trainable, non_trainable, x, y):
+        # The losses `bert-tf pretrain` uses (every prediction is real here: no weights).
         out, non_trainable = model.stateless_call(trainable, non_trainable, x, training=True)
-        mlm = sce(y["mlm"], keras.ops.cast(out["mlm_logits"], "float32"))
-        nsp = sce(y["nsp"], keras.ops.cast(out["nsp_logits"], "float32"))
-        return mlm + nsp, non_trainable
+        mlm = sparse_softmax_cross_entropy(y["mlm"], out["mlm_logits"])
+        nsp = sparse_softmax_cross_entropy(y["nsp"], out["nsp_logits"])
+        return keras.ops.mean(mlm) + keras.ops.mean(nsp), non_trainable
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 

@@ -18,6 +18,7 @@ step over all rounds. Sequences per CPU-second (all threads) are printed too.
 
     python bench/train_step.py                 # TF backend (default)
     KERAS_BACKEND=jax python bench/train_step.py
+    python bench/train_step.py --preset tiny --batch 4 --steps 3 --rounds 1   # smoke run
 """
 
 from __future__ import annotations
@@ -125,13 +126,14 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seq", type=int, default=128)
     p.add_argument("--predictions", type=int, default=20)
+    p.add_argument("--preset", default="mini", help="BertConfig preset (the target is on mini)")
     args = p.parse_args(argv)
 
     import keras
 
     from bert_tf.config import BertConfig
 
-    c = BertConfig.preset("mini")  # L4/H256/A4, vocab 30522, dropout 0.1, tanh GELU
+    c = BertConfig.preset(args.preset)  # mini: L4/H256/A4, vocab 30522, dropout 0.1, tanh GELU
     keras.utils.set_random_seed(0)
     features, positions, labels = make_batches(c, args.steps, args.batch, args.seq,
                                                args.predictions)
@@ -163,7 +165,7 @@ def main(argv=None):
 
     peak = max(peak, matmul_peak_gflops())
     flops = flops_per_sequence(c, args.seq, args.predictions)
-    print(f"backend: {keras.backend.backend()}, BERT-mini L{c.num_layers}/H{c.hidden_size}, "
+    print(f"backend: {keras.backend.backend()}, BERT-{args.preset} L{c.num_layers}/H{c.hidden_size}, "
           f"seq {args.seq}, batch {args.batch}, {args.predictions} masked, AdamW, XLA")
     print(f"matmul peak (numpy sgemm 2048^3): {peak:.1f} GFLOP/s")
     speed = {}
