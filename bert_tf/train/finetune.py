@@ -485,7 +485,11 @@ def finetune(o: FinetuneOptions, log=_log) -> dict:
         parts = (x, y) if w is None else (x, y, w)
         ds = tf.data.Dataset.from_tensor_slices(parts).repeat()
         ds = ds.shuffle(min(n_train, 10_000), seed=o.seed + start_step)
-        return ds.batch(o.batch_size, drop_remainder=True).prefetch(2)
+        # Arrays in memory gain nothing from tf.data's autotuning, and with TF 2.21 deleting
+        # an autotuned iterator waits for the tuner thread's next wake-up (up to a minute).
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return ds.batch(o.batch_size, drop_remainder=True).prefetch(2).with_options(options)
 
     verbose = o.verbose
     if verbose == "auto":
