@@ -165,11 +165,12 @@ def main(argv=None):
 
     peak = max(peak, matmul_peak_gflops())
     flops = flops_per_sequence(c, args.seq, args.predictions)
+    step_gflop = args.batch * flops / 1e9
     print(f"backend: {keras.backend.backend()}, BERT-{args.preset} L{c.num_layers}/H{c.hidden_size}, "
           f"seq {args.seq}, batch {args.batch}, {args.predictions} masked, AdamW, XLA")
     print(f"matmul peak (numpy sgemm 2048^3): {peak:.1f} GFLOP/s; a step doing all its "
-          f"{args.batch * flops / 1e9:.1f} GFLOP at that peak would take "
-          f"{1e3 * args.batch * flops / 1e9 / peak:.0f} ms (the floor for either model)")
+          f"{step_gflop:.1f} GFLOP at that peak would take {1e3 * step_gflop / peak:.0f} ms "
+          "(the floor for either model)")
     speed = {}
     for name in models:
         step = float(np.median(steps[name]))

@@ -67,29 +67,28 @@ def setup(seed: int = 0, deterministic: bool = True) -> None:
 def arrays_without_tfdata_autotune() -> bool:
     """Feed numpy arrays to Keras `fit` / `evaluate` / `predict` without tf.data autotuning.
 
-    On the TensorFlow backend Keras wraps arrays in a tf.data pipeline. With TensorFlow 2.21,
-    deleting that pipeline's iterator, when a call ends, waits for tf.data's autotuning
-    thread to wake up, and the thread's sleep doubles from 10 ms (to at most a minute): a call
-    can return up to its own length late, at random. Chapter 07 (twelve fine-tuning runs),
-    three back-to-back pairs of runs without / with this switch: 167 / 153 s, 204 / 185 s and
-    263 / 219 s. Autotuning gains nothing for arrays already in memory, so it is
-    switched off for these pipelines only; the batches and their order are unchanged
-    (tests/test_course_notebook.py checks both). Returns whether the switch is in place.
+    On the TensorFlow backend Keras wraps arrays in a tf.data pipeline, and with TensorFlow
+    2.21 an autotuned pipeline can make the call that owns it return up to its own length
+    late, at random (see `bert_tf.data.pipeline.without_autotune`). Chapter 07 (twelve
+    fine-tuning runs), three back-to-back pairs of runs without / with this switch: 167 / 153 s,
+    204 / 185 s and 263 / 219 s. Only these array pipelines are changed; the batches and their
+    order are not (tests/test_course_notebook.py checks both). Returns whether the switch is
+    in place.
     """
     try:
-        import tensorflow as tf
+        import tensorflow  # noqa: F401  (the switch is for the TensorFlow backend's tf.data)
         from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
     except ImportError:  # another backend without TensorFlow, or a Keras that moved it
         return False
+    from bert_tf.data.pipeline import without_autotune
+
     original = ArrayDataAdapter.get_tf_dataset
     if getattr(original, "_without_autotune", False):
         return True
 
     @functools.wraps(original)
     def get_tf_dataset(self):
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        return original(self).with_options(options)
+        return without_autotune(original(self))
 
     get_tf_dataset._without_autotune = True
     ArrayDataAdapter.get_tf_dataset = get_tf_dataset

@@ -179,6 +179,21 @@ def _special_ids(vocab_path: str | None, vocab_size, mask_id, cls_id, sep_id):
     return vocab_size, mask_id, cls_id, sep_id
 
 
+def without_autotune(ds):
+    """`ds` with tf.data autotuning switched off, for pipelines over arrays already in memory.
+
+    Autotuning gains such pipelines nothing, and with TensorFlow 2.21 deleting an autotuned
+    iterator waits for the tuner thread's next wake-up (its sleep doubles from 10 ms up to a
+    minute), so the call that owned the iterator can return up to its own length late.
+    Batches and their order do not change.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
+
+
 def pretraining_dataset(
     source: str | Sequence[str],
     batch_size: int,

@@ -481,15 +481,13 @@ def finetune(o: FinetuneOptions, log=_log) -> dict:
 
     import tensorflow as tf
 
+    from bert_tf.data.pipeline import without_autotune
+
     def make_dataset(start_step):
         parts = (x, y) if w is None else (x, y, w)
         ds = tf.data.Dataset.from_tensor_slices(parts).repeat()
         ds = ds.shuffle(min(n_train, 10_000), seed=o.seed + start_step)
-        # Arrays in memory gain nothing from tf.data's autotuning, and with TF 2.21 deleting
-        # an autotuned iterator waits for the tuner thread's next wake-up (up to a minute).
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        return ds.batch(o.batch_size, drop_remainder=True).prefetch(2).with_options(options)
+        return without_autotune(ds.batch(o.batch_size, drop_remainder=True).prefetch(2))
 
     verbose = o.verbose
     if verbose == "auto":
